@@ -1,0 +1,1 @@
+"""Attacks, one subpackage per family: evasion, poisoning, inference, extraction, prompt."""

@@ -1,0 +1,1 @@
+"""The ``aisec`` command line: a thin Typer layer over the public API."""

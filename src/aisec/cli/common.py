@@ -1,0 +1,46 @@
+"""Shared CLI plumbing: consoles, exit codes and one-line user errors."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from aisec.errors import AisecError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+#: Human-facing output (summaries, tables, progress) goes to stderr; machine output to stdout.
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``aisec: error: MESSAGE`` on stderr and return the exit to raise (code 2)."""
+    sys.stderr.write(f"aisec: error: {message}\n")
+    return typer.Exit(EXIT_USAGE)
+
+
+def user_errors(fn: F) -> F:
+    """Decorator: turn :class:`AisecError` (and bad files) into one line on stderr, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AisecError as exc:
+            raise fail(str(exc)) from None
+        except FileNotFoundError as exc:
+            raise fail(f"file not found: {exc.filename}") from None
+        except PermissionError as exc:
+            raise fail(f"permission denied: {exc.filename}") from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,141 @@
+"""Declared parameter constraints, checked all at once with readable errors.
+
+A test declares ``constraints = {"eps": Interval(float, 0, 1, closed="right"), ...}``; the base
+class checks every given parameter and reports every problem in one :class:`ParameterError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aisec.errors import ParameterError
+
+
+class Constraint:
+    """A rule a parameter value must satisfy."""
+
+    def check(self, name: str, value: Any) -> str | None:
+        """Return a problem description, or None when the value is fine."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A number of the given type within (low, high); ``closed`` says which ends are included."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"
+    """One of ``both``, ``left``, ``right``, ``neither``."""
+    hint: str = ""
+
+    def check(self, name: str, value: Any) -> str | None:
+        numeric = (int, float) if self.kind is float else (int,)
+        if isinstance(value, bool) or not isinstance(value, numeric):
+            return f"`{name}` must be {self._describe()}; got {value!r}"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"`{name}` must be finite; got {value!r}"
+        lo_ok = self.low is None or (
+            value >= self.low if self.closed in ("both", "left") else value > self.low
+        )
+        hi_ok = self.high is None or (
+            value <= self.high if self.closed in ("both", "right") else value < self.high
+        )
+        if lo_ok and hi_ok:
+            return None
+        msg = f"`{name}` must be {self._describe()}; got {value!r}"
+        return f"{msg}. {self.hint}" if self.hint else msg
+
+    def _describe(self) -> str:
+        kind = "an integer" if self.kind is int else "a number"
+        if self.low is None and self.high is None:
+            return kind
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"{kind} in {left}{lo}, {hi}{right}"
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of a fixed set of values."""
+
+    allowed: Collection[Any]
+
+    def check(self, name: str, value: Any) -> str | None:
+        if value in self.allowed:
+            return None
+        shown = ", ".join(repr(a) for a in sorted(self.allowed, key=str))
+        return f"`{name}` must be one of {shown}; got {value!r}"
+
+
+@dataclass(frozen=True)
+class Boolean(Constraint):
+    """True or False."""
+
+    def check(self, name: str, value: Any) -> str | None:
+        return None if isinstance(value, bool) else f"`{name}` must be true or false; got {value!r}"
+
+
+@dataclass(frozen=True)
+class OptionalOf(Constraint):
+    """None, or a value satisfying the inner constraint."""
+
+    inner: Constraint
+
+    def check(self, name: str, value: Any) -> str | None:
+        return None if value is None else self.inner.check(name, value)
+
+
+@dataclass(frozen=True)
+class ListOf(Constraint):
+    """A non-empty list whose items each satisfy the inner constraint."""
+
+    inner: Constraint
+
+    def check(self, name: str, value: Any) -> str | None:
+        if not isinstance(value, (list, tuple)) or not value:
+            return f"`{name}` must be a non-empty list; got {value!r}"
+        for i, item in enumerate(value):
+            problem = self.inner.check(f"{name}[{i}]", item)
+            if problem:
+                return problem
+        return None
+
+
+@dataclass(frozen=True)
+class AnyValue(Constraint):
+    """No constraint beyond being given (free-form values, e.g. paths)."""
+
+    def check(self, name: str, value: Any) -> str | None:
+        return None
+
+
+def validate_params(
+    owner: str,
+    params: Mapping[str, Any],
+    constraints: Mapping[str, Constraint],
+    defaults: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge ``params`` over ``defaults`` and check them; raise one error listing all problems."""
+    problems: list[str] = []
+    unknown = sorted(set(params) - set(constraints))
+    for name in unknown:
+        allowed = ", ".join(sorted(constraints)) or "none"
+        problems.append(f"unknown parameter `{name}` (allowed: {allowed})")
+    merged = {**defaults, **{k: v for k, v in params.items() if k in constraints}}
+    for name, constraint in constraints.items():
+        if name not in merged:
+            problems.append(f"`{name}` is required")
+            continue
+        problem = constraint.check(name, merged[name])
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ParameterError(owner, problems)
+    return merged

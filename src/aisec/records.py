@@ -1,0 +1,235 @@
+"""Frozen records shared by every part of aisec: severities, findings and test results.
+
+Records are plain data: they serialise to JSON (``to_dict``) and back (``from_dict``), so the
+results store, the reports and any remote executor can exchange them without pickling.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Severity(str, enum.Enum):
+    """How much a finding matters, ordered from ``info`` to ``critical``."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order info < low < medium < high < critical."""
+        return _SEVERITY_ORDER.index(self)
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    @classmethod
+    def parse(cls, value: str | Severity) -> Severity:
+        """Parse a severity name, case-insensitively, with a helpful error."""
+        if isinstance(value, Severity):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            from aisec.errors import ConfigError
+
+            allowed = ", ".join(s.value for s in _SEVERITY_ORDER)
+            raise ConfigError([f"severity must be one of {allowed}; got {value!r}"]) from None
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class Status(str, enum.Enum):
+    """Outcome of one unit of work: it ran, it was skipped (with a reason), or it failed."""
+
+    OK = "ok"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays and nested containers into plain JSON values (NaN -> None)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One security-relevant observation, derived from a result by a documented rule."""
+
+    id: str
+    """Stable identifier of the rule instance, e.g. ``EVA-001:digits-cnn:evasion.pgd``."""
+    rule: str
+    """The documented rule that produced it, e.g. ``EVA-001`` (see docs/findings.md)."""
+    title: str
+    """One-line summary for tables."""
+    severity: Severity
+    """How much it matters."""
+    target: str
+    """Name of the affected target (model, file or system)."""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    """Measured values that justify the finding (JSON-serialisable)."""
+    test_id: str = ""
+    """The aisec test that produced the evidence, e.g. ``evasion.pgd``."""
+    threats: tuple[str, ...] = ()
+    """Catalogue threat ids this finding evidences, e.g. ``("evasion-digital",)``."""
+    recommendation: str = ""
+    """What to do about it."""
+    location: str = ""
+    """Where in the target it was found (file path, archive member, byte offset), if any."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "title": self.title,
+            "severity": self.severity.value,
+            "target": self.target,
+            "evidence": _jsonable(dict(self.evidence)),
+            "test_id": self.test_id,
+            "threats": list(self.threats),
+            "recommendation": self.recommendation,
+            "location": self.location,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            id=data["id"],
+            rule=data["rule"],
+            title=data["title"],
+            severity=Severity(data["severity"]),
+            target=data["target"],
+            evidence=dict(data.get("evidence", {})),
+            test_id=data.get("test_id", ""),
+            threats=tuple(data.get("threats", ())),
+            recommendation=data.get("recommendation", ""),
+            location=data.get("location", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one unit of work produced: summary metrics, per-sample arrays and artefacts.
+
+    ``skipped`` and ``error`` are results too: a run never aborts because one test could not run.
+    """
+
+    test_id: str
+    """Registered id of the test, e.g. ``evasion.pgd``."""
+    target: str
+    """Name of the target it ran against."""
+    status: Status
+    """ok, skipped or error."""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """Hyper-parameters the test ran with (after defaults were applied)."""
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    """Summary metrics, JSON-serialisable (e.g. ``robust_accuracy``, ``curve``, ``stages``)."""
+    per_sample: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Per-sample arrays of equal length (e.g. ``success``, ``linf``, ``l2``, ``queries``)."""
+    artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Larger arrays kept for reports and forensics (e.g. ``x_adv``, ``patch``)."""
+    seconds: float = 0.0
+    """Wall-clock time the test took."""
+    message: str = ""
+    """Why it was skipped or failed; empty when ok."""
+    seed: int = 0
+    """Seed the unit ran with."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the test ran to completion."""
+        return self.status is Status.OK
+
+    def to_dict(self, *, include_arrays: bool = True) -> dict[str, Any]:
+        """JSON-serialisable form; artefacts are left out (they live in the store as npz)."""
+        out: dict[str, Any] = {
+            "test_id": self.test_id,
+            "target": self.target,
+            "status": self.status.value,
+            "params": _jsonable(dict(self.params)),
+            "metrics": _jsonable(dict(self.metrics)),
+            "seconds": float(self.seconds),
+            "message": self.message,
+            "seed": int(self.seed),
+        }
+        if include_arrays:
+            out["per_sample"] = {k: _jsonable(np.asarray(v)) for k, v in self.per_sample.items()}
+        return out
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], artifacts: Mapping[str, np.ndarray] | None = None
+    ) -> Result:
+        """Inverse of :meth:`to_dict` (artefacts come separately)."""
+        per_sample = {
+            k: np.asarray(v if v is not None else [], dtype=None if v else float)
+            for k, v in dict(data.get("per_sample", {})).items()
+        }
+        return cls(
+            test_id=data["test_id"],
+            target=data["target"],
+            status=Status(data["status"]),
+            params=dict(data.get("params", {})),
+            metrics=dict(data.get("metrics", {})),
+            per_sample=per_sample,
+            artifacts=dict(artifacts or {}),
+            seconds=float(data.get("seconds", 0.0)),
+            message=data.get("message", ""),
+            seed=int(data.get("seed", 0)),
+        )
+
+    @classmethod
+    def skipped(cls, test_id: str, target: str, reason: str, **kw: Any) -> Result:
+        """A result saying the test did not run, and why."""
+        return cls(test_id=test_id, target=target, status=Status.SKIPPED, message=reason, **kw)
+
+    @classmethod
+    def error(cls, test_id: str, target: str, reason: str, **kw: Any) -> Result:
+        """A result saying the test failed, and why."""
+        return cls(test_id=test_id, target=target, status=Status.ERROR, message=reason, **kw)
+
+
+def jsonable(value: Any) -> Any:
+    """Public helper: convert numpy values and containers to plain JSON values."""
+    return _jsonable(value)

@@ -1,0 +1,237 @@
+"""Adapter for PyTorch classifiers: logits, gradients, batching and query counting."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aisec.errors import ModelLoadError, TargetError
+from aisec.targets.base import (
+    Capability,
+    InputSpec,
+    OutputMode,
+    capabilities_for,
+    check_inputs,
+    shape_output,
+)
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from aisec.targets.recipes import TrainingRecipe
+
+
+@dataclass
+class QueryCounter:
+    """A counter shared by every view of one model."""
+
+    count: int = 0
+
+
+@dataclass
+class TorchClassifier:
+    """Wrap an ``nn.Module`` that maps inputs in ``spec.bounds`` to class logits.
+
+    Normalisation (``mean``/``std`` per channel) is applied inside, so attacks work in the
+    input space the user sees. Gradients flow through :meth:`logits`.
+    """
+
+    model: nn.Module
+    spec: InputSpec
+    name: str = "torch-model"
+    output_mode: OutputMode = OutputMode.LOGITS
+    mean: Sequence[float] | None = None
+    std: Sequence[float] | None = None
+    batch_size: int = 512
+    device: str = "cpu"
+    recipe: TrainingRecipe | None = None
+    """How to train the same architecture on new data (poisoning and privacy tests need it)."""
+    source: str = ""
+    """Where the model came from (file path or built-in name), for reports."""
+    _counter: QueryCounter = field(default_factory=QueryCounter, repr=False)
+
+    def __post_init__(self) -> None:
+        import torch
+
+        self.output_mode = OutputMode(self.output_mode)
+        self.model = self.model.to(self.device).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        if (self.mean is None) != (self.std is None):
+            raise TargetError("give both `mean` and `std` for normalisation, or neither")
+        self._norm: tuple[torch.Tensor, torch.Tensor] | None = None
+        if self.mean is not None and self.std is not None:
+            shape = (1, -1) + (1,) * (len(self.spec.shape) - 1)
+            mean = torch.tensor(list(self.mean), dtype=torch.float32, device=self.device)
+            std = torch.tensor(list(self.std), dtype=torch.float32, device=self.device)
+            if torch.any(std <= 0):
+                raise TargetError("normalisation `std` values must be positive")
+            self._norm = (mean.view(shape), std.view(shape))
+
+    # -- Target protocol -------------------------------------------------------------------
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """Gradients and scores unless the output mode hides them."""
+        return capabilities_for(self.output_mode, differentiable=True, trainable=self.recipe is not None)
+
+    @property
+    def queries(self) -> int:
+        """Samples answered so far (shared by all views of this model)."""
+        return self._counter.count
+
+    def reset_queries(self) -> None:
+        """Zero the query counter."""
+        self._counter.count = 0
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable logits for a batch already on ``device``; counts ``len(x)`` queries."""
+        self._counter.count += int(x.shape[0])
+        if self._norm is not None:
+            x = (x - self._norm[0]) / self._norm[1]
+        return self.model(x)
+
+    def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits without gradient, computed in batches of ``batch_size``."""
+        import torch
+
+        with torch.no_grad():
+            parts = [self.logits(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
+        return torch.cat(parts) if parts else torch.empty(0, self.spec.n_classes, device=self.device)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Scores or labels for a numpy batch, as the output mode reveals."""
+        logits = self.logits_batched(self.to_tensor(x)).float().cpu().numpy()
+        return shape_output(logits, self.output_mode, scores_are_logits=True)
+
+    def predict_labels(self, x: np.ndarray) -> np.ndarray:
+        """Predicted labels for a numpy batch."""
+        return self.logits_batched(self.to_tensor(x)).argmax(1).cpu().numpy()
+
+    def with_output_mode(self, mode: OutputMode | str) -> TorchClassifier:
+        """A view of the same model (and query counter) revealing only ``mode``."""
+        return replace(self, output_mode=OutputMode(mode), _counter=self._counter)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the target for reports."""
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return {
+            "name": self.name,
+            "kind": "torch",
+            "source": self.source,
+            "input_shape": list(self.spec.shape),
+            "bounds": list(self.spec.bounds),
+            "n_classes": self.spec.n_classes,
+            "output_mode": self.output_mode.value,
+            "capabilities": sorted(c.value for c in self.capabilities),
+            "parameters": int(n_params),
+        }
+
+    # -- helpers ----------------------------------------------------------------------------
+    def to_tensor(self, x: np.ndarray) -> torch.Tensor:
+        """Check a numpy batch against the spec and move it to the model's device."""
+        import torch
+
+        check_inputs(np.asarray(x), None, self.spec)
+        return torch.as_tensor(np.asarray(x, dtype=np.float32), device=self.device)
+
+    # -- constructors -----------------------------------------------------------------------
+    @classmethod
+    def from_torchscript(
+        cls,
+        path: str | Path,
+        *,
+        input_shape: Sequence[int],
+        n_classes: int | None = None,
+        bounds: tuple[float, float] = (0.0, 1.0),
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> TorchClassifier:
+        """Load a TorchScript file (no pickle of arbitrary Python objects is involved)."""
+        from aisec.supplychain.loading import load_torchscript
+
+        model = load_torchscript(path)
+        return cls._with_inferred_classes(
+            model, input_shape, n_classes, bounds, name or Path(path).stem, str(path), **kwargs
+        )
+
+    @classmethod
+    def from_factory(
+        cls,
+        factory: str,
+        weights: str | Path,
+        *,
+        input_shape: Sequence[int],
+        n_classes: int | None = None,
+        bounds: tuple[float, float] = (0.0, 1.0),
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> TorchClassifier:
+        """Build ``module:function()`` and load a safetensors state dict into it."""
+        from aisec.supplychain.loading import load_safetensors_state
+
+        model = import_factory(factory)()
+        state = load_safetensors_state(weights)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ModelLoadError(
+                f"weights {weights} do not fit the model built by {factory}: {first}"
+            ) from None
+        return cls._with_inferred_classes(
+            model, input_shape, n_classes, bounds, name or factory.split(":")[-1], str(weights), **kwargs
+        )
+
+    @classmethod
+    def _with_inferred_classes(
+        cls,
+        model: nn.Module,
+        input_shape: Sequence[int],
+        n_classes: int | None,
+        bounds: tuple[float, float],
+        name: str,
+        source: str,
+        **kwargs: Any,
+    ) -> TorchClassifier:
+        import torch
+
+        if n_classes is None:
+            try:
+                with torch.no_grad():
+                    out = model.eval()(torch.zeros(1, *input_shape))
+            except Exception as exc:  # the model's own error, from user code
+                raise TargetError(
+                    f"model {name!r} failed on an input of shape (1, {', '.join(map(str, input_shape))}): "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+                    "check the data's shape matches the model"
+                ) from None
+            if out.ndim != 2:
+                raise TargetError(
+                    f"model {name!r} returned shape {tuple(out.shape)}; a classifier must return (N, classes)"
+                )
+            n_classes = int(out.shape[1])
+        spec = InputSpec(shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds)
+        return cls(model=model, spec=spec, name=name, source=source, **kwargs)
+
+
+def import_factory(spec: str) -> Callable[[], nn.Module]:
+    """Resolve ``package.module:function`` (the user's own code, named explicitly)."""
+    if ":" not in spec:
+        raise ModelLoadError(f"factory {spec!r} must look like 'package.module:function'")
+    mod_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"cannot import {mod_name!r} for factory {spec!r}: {exc}; add its folder to PYTHONPATH"
+        ) from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ModelLoadError(f"{mod_name!r} has no callable {attr!r} (from factory {spec!r})")
+    return fn
