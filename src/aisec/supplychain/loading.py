@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,9 @@ def load_torchscript(path: str | Path) -> torch.nn.Module:
 
     p = _existing(path, "TorchScript model")
     try:
-        return torch.jit.load(str(p), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.13 deprecates jit.load
+            return torch.jit.load(str(p), map_location="cpu")
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0][:200]
         raise ModelLoadError(

@@ -1,0 +1,164 @@
+"""Assessment configs: YAML files validated by pydantic, with errors that name the bad field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from aisec.errors import ConfigError
+from aisec.records import Severity
+from aisec.targets.base import OutputMode
+
+SEVERITIES = [s.value for s in Severity]
+OUTPUT_MODES = [m.value for m in OutputMode]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetConfig(_Strict):
+    """One model under assessment and the data it is evaluated on."""
+
+    name: str = Field(description="Name used in results and reports.")
+    builtin: str | None = Field(None, description="Built-in target name, e.g. digits-cnn.")
+    torchscript: str | None = Field(None, description="Path of a TorchScript file.")
+    factory: str | None = Field(None, description="`package.module:function` building the nn.Module.")
+    weights: str | None = Field(None, description="safetensors weights for `factory`.")
+    input_shape: list[int] | None = Field(None, description="Shape of one input, e.g. [1, 8, 8].")
+    bounds: tuple[float, float] = Field((0.0, 1.0), description="Valid input range.")
+    n_classes: int | None = Field(None, ge=2, description="Number of classes (inferred if omitted).")
+    output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = Field(
+        None, description="What the deployment reveals; default: the adapter's."
+    )
+    data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
+    label_column: str = Field("label", description="Label column for CSV data.")
+    limit: int | None = Field(None, ge=1, description="Evaluate on a seeded subset of this size.")
+    files: list[str] = Field(default_factory=list, description="Model/data files for supply-chain tests.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TargetConfig:
+        sources = [s for s in ("builtin", "torchscript", "factory") if getattr(self, s)]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of `builtin`, `torchscript` or `factory`")
+        if self.factory and not self.weights:
+            raise ValueError("`factory` needs `weights` (a safetensors file)")
+        if (self.torchscript or self.factory) and not self.input_shape:
+            raise ValueError("`input_shape` is required for torchscript/factory models, e.g. [1, 28, 28]")
+        if self.bounds[0] >= self.bounds[1]:
+            raise ValueError(f"`bounds` must be [low, high] with low < high; got {list(self.bounds)}")
+        return self
+
+
+class TestConfig(_Strict):
+    """One test to run, with its parameters."""
+
+    id: str = Field(description="Registered test id, e.g. evasion.pgd.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    targets: list[str] | None = Field(None, description="Target names; default: every target.")
+
+
+class AssessmentConfig(_Strict):
+    """A whole assessment: targets, tests, seed and the CI threshold."""
+
+    version: Literal[1] = 1
+    name: str = "assessment"
+    seed: int = 0
+    profile: str | None = Field(None, description="System profile (path or builtin:NAME).")
+    targets: list[TargetConfig] = Field(min_length=1)
+    tests: list[TestConfig] = Field(min_length=1)
+    fail_on: str = "high"
+    sanity_checks: bool = Field(True, description="Add gradient-masking sanity checks for evasion tests.")
+
+    @field_validator("fail_on")
+    @classmethod
+    def _severity(cls, v: str) -> str:
+        if v.lower() not in SEVERITIES:
+            raise ValueError(f"must be one of {', '.join(SEVERITIES)}; got {v!r}")
+        return v.lower()
+
+    @model_validator(mode="after")
+    def _references(self) -> AssessmentConfig:
+        names = [t.name for t in self.targets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"target names must be unique; repeated: {', '.join(dupes)}")
+        for i, test in enumerate(self.tests):
+            for name in test.targets or []:
+                if name not in names:
+                    raise ValueError(f"tests[{i}] ({test.id}) names unknown target {name!r}; known: {', '.join(names)}")
+        return self
+
+
+def _format_error(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling)"
+        elif err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
+            msg = f"must be one of {err['ctx']['expected']}; got {err.get('input')!r}"
+        problems.append(f"{loc}: {msg}")
+    return problems
+
+
+def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
+    """Validate a config mapping, reporting every problem at once."""
+    if not isinstance(data, dict):
+        raise ConfigError([f"expected a mapping at the top level, got {type(data).__name__}"], source)
+    try:
+        config = AssessmentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc), source) from None
+    from aisec.registry import available_tests
+
+    known = available_tests()
+    unknown = [f"tests[{i}].id: unknown test {t.id!r}" for i, t in enumerate(config.tests) if t.id not in known]
+    if unknown:
+        unknown.append(f"available tests: {', '.join(known)}")
+        raise ConfigError(unknown, source)
+    return config
+
+
+def load_config(path: str | Path) -> AssessmentConfig:
+    """Read and validate a YAML assessment config."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError([f"file {str(p)!r} does not exist"], "config")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([f"not valid YAML{where}: {problem}"], p.name) from None
+    except UnicodeDecodeError:
+        raise ConfigError(["not UTF-8 text"], p.name) from None
+    config = parse_config(data, p.name)
+    return _resolve_paths(config, p.parent)
+
+
+def _resolve_paths(config: AssessmentConfig, base: Path) -> AssessmentConfig:
+    """Make relative file paths in targets relative to the config file's folder."""
+
+    def fix(v: str | None) -> str | None:
+        if v is None or v.startswith("builtin:") or Path(v).is_absolute():
+            return v
+        return str((base / v).resolve())
+
+    targets = [
+        t.model_copy(
+            update={
+                "torchscript": fix(t.torchscript),
+                "weights": fix(t.weights),
+                "data": fix(t.data),
+                "files": [fix(f) for f in t.files],
+            }
+        )
+        for t in config.targets
+    ]
+    return config.model_copy(update={"targets": targets, "profile": fix(config.profile)})

@@ -1,0 +1,67 @@
+"""The built-in demo assessment: the whole chain on built-in targets, in a few minutes.
+
+Profile → threats → plan → evasion (white-box, ensemble, black-box, curve), physical-world
+patch, natural corruptions, supply-chain scan of model files → risk register → reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aisec.assessment.config import AssessmentConfig, parse_config
+from aisec.registry import available_tests
+
+
+def demo_config_dict(*, quick: bool = False) -> dict[str, Any]:
+    """The demo's config as a plain mapping (tests not installed are left out)."""
+    n = 100 if quick else 200
+    have = available_tests()
+    targets: list[dict[str, Any]] = [
+        {"name": "digits-cnn", "builtin": "digits-cnn", "data": "builtin:digits:test", "limit": n},
+        {"name": "digits-logreg", "builtin": "digits-logreg", "data": "builtin:digits:test", "limit": n},
+    ]
+    from aisec.targets.builtin import available_targets
+
+    signs = "signs-cnn" in available_targets()
+    if signs:
+        targets.append({"name": "signs-cnn", "builtin": "signs-cnn", "data": "builtin:signs:test", "limit": n})
+    tests: list[dict[str, Any]] = [
+        {"id": "evasion.fgsm", "params": {"eps": 0.1}, "targets": ["digits-cnn"]},
+        {
+            "id": "evasion.pgd",
+            "params": {"eps": 0.1, "steps": 40, "restarts": 2, "curve": [0.02, 0.05, 0.1, 0.2, 0.3]},
+            "targets": ["digits-cnn", "digits-logreg"],
+        },
+    ]
+    optional: list[dict[str, Any]] = [
+        {"id": "evasion.ensemble", "params": {"eps": 0.1, "preset": "standard"}, "targets": ["digits-cnn"]},
+        {"id": "evasion.deepfool", "params": {"norm": "l2", "eps": 1.0}, "targets": ["digits-cnn"]},
+        {"id": "evasion.square", "params": {"eps": 0.1, "queries": 1000}, "targets": ["digits-logreg"]},
+        {"id": "evasion.hsj", "params": {"eps": 1.0, "norm": "l2", "queries": 1000}, "targets": ["digits-logreg"]},
+    ]
+    if signs:
+        optional += [
+            {"id": "evasion.pgd", "params": {"eps": 8 / 255, "steps": 20}, "targets": ["signs-cnn"]},
+            {"id": "evasion.patch", "params": {}, "targets": ["signs-cnn"]},
+            {"id": "evasion.corruptions", "params": {}, "targets": ["signs-cnn", "digits-logreg"]},
+        ]
+    tests += [t for t in optional if t["id"] in have]
+    config: dict[str, Any] = {"version": 1, "name": "aisec-demo", "seed": 0, "targets": targets, "tests": tests}
+    if _profile_available("builtin:demo"):
+        config["profile"] = "builtin:demo"
+    return config
+
+
+def _profile_available(ref: str) -> bool:
+    try:
+        from aisec.threat import load_profile
+
+        load_profile(ref)
+    except Exception:  # threat modelling not installed or profile missing: demo runs without it
+        return False
+    return True
+
+
+def demo_config(*, quick: bool = False) -> AssessmentConfig:
+    """The validated demo config."""
+    return parse_config(demo_config_dict(quick=quick), "demo config")

@@ -1,0 +1,92 @@
+"""Expand an assessment config into self-contained units of work, each keyed by a hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aisec.assessment.config import AssessmentConfig, TargetConfig
+from aisec.errors import AisecError, ConfigError
+from aisec.registry import available_tests, get_test
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One test with its parameters on one target, with the run's seed."""
+
+    key: str
+    """Hash of everything that determines the result (test, params, target, data, seed)."""
+    position: int
+    """Order in the plan (reports keep it)."""
+    test_id: str
+    params: dict[str, Any] = field(hash=False)
+    target: str
+    seed: int
+    automatic: bool = False
+    """Added by aisec (e.g. sanity checks) rather than listed in the config."""
+
+
+def config_hash(config: AssessmentConfig) -> str:
+    """Stable hash of a validated config."""
+    blob = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def unit_key(test_id: str, params: dict[str, Any], target: TargetConfig, seed: int) -> str:
+    """Hash of a unit's inputs: equal keys mean equal results."""
+    blob = json.dumps(
+        {"test": test_id, "params": params, "target": target.model_dump(mode="json"), "seed": seed},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def expand(config: AssessmentConfig) -> list[Unit]:
+    """The plan: every (test, target) pair, plus automatic sanity checks; validates all params."""
+    by_name = {t.name: t for t in config.targets}
+    units: list[Unit] = []
+    problems: list[str] = []
+    for i, test in enumerate(config.tests):
+        cls = get_test(test.id)
+        for name in test.targets or list(by_name):
+            params = dict(test.params)
+            if getattr(cls, "uses_target_files", False) and "paths" not in params and by_name[name].files:
+                params["paths"] = list(by_name[name].files)
+            try:
+                cls(**params).resolved_params()
+            except AisecError as exc:
+                problems.append(f"tests[{i}] ({test.id}): {exc}")
+                continue
+            units.append(Unit(unit_key(test.id, params, by_name[name], config.seed), len(units), test.id, params, name, config.seed))
+    if problems:
+        raise ConfigError(problems)
+    if config.sanity_checks:
+        units.extend(_sanity_units(config, units, by_name, len(units)))
+    return units
+
+
+def _sanity_units(
+    config: AssessmentConfig, units: list[Unit], by_name: dict[str, TargetConfig], start: int
+) -> list[Unit]:
+    """One gradient-masking sanity check per target attacked by a gradient-based L_p attack."""
+    tests = available_tests()
+    if "evasion.sanity" not in tests:
+        return []
+    sanity_cls = tests["evasion.sanity"]
+    allowed = set(sanity_cls.constraints)
+    out: list[Unit] = []
+    seen: set[str] = set()
+    for u in units:
+        cls = tests[u.test_id]
+        if cls.family != "evasion" or u.target in seen or "eps" not in u.params:
+            continue
+        if not any(c.value == "gradients" for c in cls.requires):
+            continue
+        seen.add(u.target)
+        params = {k: v for k, v in u.params.items() if k in ("eps", "norm") and k in allowed}
+        key = unit_key("evasion.sanity", params, by_name[u.target], config.seed)
+        out.append(Unit(key, start + len(out), "evasion.sanity", params, u.target, config.seed, automatic=True))
+    return out

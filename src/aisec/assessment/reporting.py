@@ -1,0 +1,65 @@
+"""Assemble :class:`~aisec.report.model.ReportData` for a stored run (threat model included)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aisec.assessment.config import parse_config
+from aisec.assessment.runner import collect_findings
+from aisec.assessment.store import ResultStore
+from aisec.records import Finding, Result, Severity
+from aisec.report.model import ReportData
+
+log = logging.getLogger(__name__)
+
+
+def load_report_data(store: ResultStore, run_id: str) -> ReportData:
+    """Everything the reports need about ``run_id``, from the store alone."""
+    info = store.run(run_id)
+    results = [r for _, r in store.results(run_id)]
+    findings = collect_findings(results)
+    config = parse_config(info.config, "stored config")
+    warnings: list[str] = []
+    if info.units_done < info.units_total:
+        warnings.append(
+            f"Incomplete run: {info.units_done} of {info.units_total} units stored; "
+            f"resume with `aisec assess CONFIG --resume {run_id}`."
+        )
+    for r in results:
+        if r.status.value == "skipped":
+            warnings.append(f"{r.test_id} on {r.target} was skipped: {r.message}")
+    threat = _threat_sections(config.profile, results, findings) if config.profile else {}
+    return ReportData(
+        run_id=info.run_id,
+        name=info.name,
+        created=info.created,
+        finished=info.finished,
+        aisec_version=info.aisec_version,
+        config=info.config,
+        targets=list(info.context.get("targets", [])),
+        results=results,
+        findings=findings,
+        units_total=info.units_total,
+        units_done=info.units_done,
+        fail_on=Severity.parse(config.fail_on),
+        warnings=warnings,
+        **threat,
+    )
+
+
+def _threat_sections(profile_ref: str, results: list[Result], findings: list[Finding]) -> dict[str, Any]:
+    """Threat model, risk register and Art. 15 evidence from the profile and the evidence."""
+    from aisec.threat import ai_act_evidence, build_risk_register, derive_threats, load_profile
+    from aisec.threat.render import threat_html_sections, threat_markdown_sections
+
+    tm = derive_threats(load_profile(profile_ref))
+    register = build_risk_register(tm, results, findings)
+    ai = ai_act_evidence(tm, results, findings)
+    return {
+        "threat_model": tm.to_dict(),
+        "risk_register": register.to_dict(),
+        "ai_act": ai.to_dict(),
+        "extra_html": threat_html_sections(tm, register, ai),
+        "extra_markdown": threat_markdown_sections(tm, register, ai),
+    }

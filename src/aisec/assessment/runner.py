@@ -1,0 +1,172 @@
+"""Run an assessment: plan → units → results store → findings → report data.
+
+Every unit's result is committed to the store the moment it completes; running the same config
+again (or ``resume=RUN_ID``) skips finished units, so nothing computed is ever lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from aisec import __version__
+from aisec.assessment.config import AssessmentConfig
+from aisec.assessment.plan import Unit, config_hash, expand
+from aisec.assessment.resources import build_data, build_target
+from aisec.assessment.store import ResultStore, utc_now
+from aisec.data import Dataset
+from aisec.errors import AisecError, CapabilityError, StoreError
+from aisec.records import Finding, Result, Severity
+from aisec.registry import get_test
+from aisec.targets.base import Target
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What :func:`run_assessment` did."""
+
+    run_id: str
+    resumed: bool
+    units_total: int
+    units_run: int
+    units_skipped_as_done: int
+
+
+def new_run_id(config: AssessmentConfig, digest: str) -> str:
+    """``<name>-<UTC timestamp>-<config hash prefix>``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", config.name.lower()).strip("-")[:32] or "run"
+    stamp = utc_now().replace("-", "").replace(":", "").replace("+0000", "")[:15]
+    return f"{slug}-{stamp}-{digest[:6]}"
+
+
+def run_assessment(
+    config: AssessmentConfig,
+    store: ResultStore,
+    *,
+    resume: str | None = None,
+    console: Console | None = None,
+    progress: bool = True,
+) -> RunOutcome:
+    """Execute (or resume) the assessment and store every result as it completes."""
+    units = expand(config)
+    digest = config_hash(config)
+    resumed = False
+    if resume:
+        info = store.run(resume)
+        if info.config_hash != digest:
+            raise StoreError(f"run {resume!r} was made with a different config; run without --resume")
+        run_id, resumed = resume, True
+    else:
+        info = store.latest_unfinished(digest)
+        if info is not None:
+            run_id, resumed = info.run_id, True
+        else:
+            run_id = new_run_id(config, digest)
+            store.create_run(run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units))
+    done = store.done_keys(run_id)
+    pending = [u for u in units if u.key not in done]
+    console = console or Console(stderr=True)
+    if resumed:
+        console.print(f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored.")
+
+    targets: dict[str, Target] = {}
+    datasets: dict[str, Dataset] = {}
+    by_name = {t.name: t for t in config.targets}
+    context = store.run(run_id).context
+    if "targets" not in context:
+        descriptions = []
+        for tc in config.targets:
+            targets[tc.name] = build_target(tc)
+            datasets[tc.name] = build_data(tc, config.seed)
+            descriptions.append({**targets[tc.name].describe(), "data": datasets[tc.name].describe()})
+        context["targets"] = descriptions
+        store.set_context(run_id, context)
+
+    with _progress(console, enabled=progress) as bar:
+        task = bar.add_task("assessment", total=len(units), completed=len(units) - len(pending), what="")
+        for unit in pending:
+            bar.update(task, what=f"{unit.test_id} on {unit.target}")
+            if unit.target not in targets:
+                targets[unit.target] = build_target(by_name[unit.target])
+                datasets[unit.target] = build_data(by_name[unit.target], config.seed)
+            result = run_unit(unit, targets[unit.target], datasets[unit.target])
+            store.save_result(run_id, unit.key, unit.position, result)
+            bar.advance(task)
+    store.finish_run(run_id)
+    return RunOutcome(run_id, resumed, len(units), len(pending), len(units) - len(pending))
+
+
+def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:
+    """Run one unit; a missing capability is a skipped result, a crash an error result."""
+    cls = get_test(unit.test_id)
+    test = cls(**unit.params)
+    try:
+        return test.run(target, data, seed=unit.seed)
+    except CapabilityError as exc:
+        return Result.skipped(unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed)
+    except AisecError as exc:
+        return Result.error(unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed)
+    except Exception as exc:  # an unexpected failure of one unit must not abort the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        msg = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+        return Result.error(unit.test_id, target.name, msg, params=unit.params, seed=unit.seed)
+
+
+def collect_findings(results: list[Result]) -> list[Finding]:
+    """Findings of every result by its test's documented rules, most severe first."""
+    findings: list[Finding] = []
+    for r in results:
+        try:
+            cls = get_test(r.test_id)
+        except AisecError:
+            continue
+        findings.extend(cls(**r.params).findings(r))
+        if r.status.value == "error":
+            findings.append(
+                Finding(
+                    id=f"RUN-001:{r.target}:{r.test_id}:{_short(r.params)}",
+                    rule="RUN-001",
+                    title=f"{r.test_id} could not run on {r.target}: the evidence it should give is missing",
+                    severity=Severity.LOW,
+                    target=r.target,
+                    test_id=r.test_id,
+                    evidence={"message": r.message},
+                    recommendation="Fix the cause named in the message and re-run the assessment.",
+                )
+            )
+    findings.sort(key=lambda f: (-f.severity.rank, f.target, f.id))
+    return findings
+
+
+def _short(params: dict[str, Any]) -> str:
+    return hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:8]
+
+
+class _progress:
+    """A Rich progress bar on stderr (a no-op when disabled)."""
+
+    def __init__(self, console: Console, *, enabled: bool) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[what]}"),
+            console=console,
+            disable=not enabled,
+            transient=False,
+        )
+
+    def __enter__(self) -> Progress:
+        self._bar.__enter__()
+        return self._bar
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.__exit__(*exc)  # type: ignore[arg-type]

@@ -1,0 +1,72 @@
+"""``aisec assess``: run an assessment config, store results, write reports."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+
+DEFAULT_STORE = ".aisec/results.db"
+
+
+def store_option() -> Path:
+    """The ``--store`` option shared by assess and report."""
+    return typer.Option(
+        Path(os.environ.get("AISEC_STORE", DEFAULT_STORE)),
+        "--store",
+        help="SQLite results store (env AISEC_STORE).",
+    )
+
+
+def execute(
+    config_path: Path | None,
+    out: Path,
+    store_path: Path,
+    *,
+    resume: str | None,
+    fail_on: str | None,
+    progress: bool,
+    config: object | None = None,
+) -> int:
+    """Run (or resume) an assessment, write its reports and print the summary; return exit code."""
+    from aisec.assessment import ResultStore, load_config, load_report_data, run_assessment
+    from aisec.cli.summary import print_summary
+    from aisec.records import Severity
+
+    cfg = config if config is not None else load_config(config_path)  # type: ignore[arg-type]
+    threshold = Severity.parse(fail_on) if fail_on else None
+    with ResultStore(store_path) as store:
+        outcome = run_assessment(cfg, store, resume=resume, console=err_console, progress=progress)  # type: ignore[arg-type]
+        data = load_report_data(store, outcome.run_id)
+    if threshold is not None:
+        from dataclasses import replace
+
+        data = replace(data, fail_on=threshold)
+    from aisec.report.writer import write_reports
+
+    paths = write_reports(data, out)
+    print_summary(data, err_console)
+    err_console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
+    err_console.print(f"Run id: {outcome.run_id} (re-render with `aisec report {outcome.run_id}`)")
+    return EXIT_FINDINGS if data.failed else 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aisec assess``."""
+
+    @app.command("assess")
+    @user_errors
+    def assess(
+        config: Path = typer.Argument(..., help="Assessment config (YAML)."),
+        out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
+        fail_on: str = typer.Option(None, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."),
+        resume: str = typer.Option(None, "--resume", help="Resume this run id (skips finished units)."),
+        store: Path = store_option(),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ) -> None:
+        """Run the tests of CONFIG, storing each result as it completes, and write reports."""
+        code = execute(config, out, store, resume=resume, fail_on=fail_on, progress=progress)
+        raise typer.Exit(code)

@@ -1,0 +1,47 @@
+"""``aisec report``: re-render reports of a stored run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from aisec.cli.assess import store_option
+from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aisec report``."""
+
+    @app.command("report")
+    @user_errors
+    def report(
+        run_id: str = typer.Argument(None, help="Run id (default: the newest run in the store)."),
+        out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
+        store: Path = store_option(),
+        list_runs: bool = typer.Option(False, "--list", help="List stored runs and exit."),
+    ) -> None:
+        """Re-render report.html, report.json and report.md of RUN_ID from the results store."""
+        from aisec.assessment import ResultStore, load_report_data
+        from aisec.cli.summary import print_summary
+        from aisec.errors import StoreError
+        from aisec.report.writer import write_reports
+
+        if not store.is_file():
+            raise StoreError(f"no results store at {str(store)!r}; run `aisec assess` first or pass --store")
+        with ResultStore(store) as st:
+            runs = st.runs()
+            if list_runs:
+                for r in runs:
+                    state = "finished" if r.finished else "incomplete"
+                    typer.echo(f"{r.run_id}\t{r.created}\t{r.units_done}/{r.units_total}\t{state}")
+                raise typer.Exit(0)
+            if run_id is None:
+                if not runs:
+                    raise StoreError(f"the store {str(store)!r} has no runs yet")
+                run_id = runs[0].run_id
+            data = load_report_data(st, run_id)
+        paths = write_reports(data, out)
+        print_summary(data, err_console)
+        err_console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
+        raise typer.Exit(EXIT_FINDINGS if data.failed else 0)
