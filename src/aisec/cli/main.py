@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "aisec.cli.assess",
     "aisec.cli.evade",
     "aisec.cli.report",
+    "aisec.cli.listing",
     "aisec.cli.scan",
     "aisec.cli.manifest",
     "aisec.cli.bom",
