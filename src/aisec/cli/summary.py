@@ -29,8 +29,11 @@ def _fmt(v: Any) -> str:
 def print_summary(data: ReportData, console: Console) -> None:
     """A results table, then the findings table, then the verdict."""
     table = Table(title=f"aisec assessment: {data.name} ({data.run_id})", show_lines=False)
-    for col in ("test", "target", "status", "clean acc", "robust acc", "success", "seconds"):
-        table.add_column(col, justify="right" if col in ("clean acc", "robust acc", "success", "seconds") else "left")
+    table.add_column("test", no_wrap=True, min_width=16)
+    table.add_column("target", no_wrap=True)
+    table.add_column("status")
+    for col in ("clean acc", "robust acc", "success", "seconds"):
+        table.add_column(col, justify="right")
     for r in data.results:
         m = r.metrics
         table.add_row(
