@@ -1,0 +1,281 @@
+"""Sanity checks that flag evaluations which look like gradient masking.
+
+A robustness figure is only as good as the attack behind it. These checks, after Carlini et al.
+"On Evaluating Adversarial Robustness" (arXiv:1902.06705, the checklist of section 5) and the
+automatic warnings of AutoAttack (Croce & Hein, ICML 2020, ``autoattack/checks.py``), look for
+the symptoms of obfuscated gradients (Athalye et al., ICML 2018): an unbounded attack that does
+not reach ~100%, more effort that does not help, a black-box attack that beats white-box ones,
+robust accuracy that rises with the budget, and gradients that are zero or NaN.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+
+from aisec.attacks.evasion.apgd import APGDCE, APGDT
+from aisec.attacks.evasion.losses import ce_loss, min_classes
+from aisec.attacks.evasion.pgd import PGD
+from aisec.attacks.evasion.square import Square
+from aisec.base import SecurityTest, partial_result
+from aisec.params import Interval, Options
+from aisec.records import Finding, Result, Severity
+from aisec.registry import register
+from aisec.targets.base import Capability
+
+if TYPE_CHECKING:
+    from aisec.data.dataset import Dataset
+    from aisec.targets.base import Target
+
+
+@dataclass(frozen=True)
+class Check:
+    """One sanity check: its rule id and what it verifies."""
+
+    rule: str
+    key: str
+    title: str
+
+
+CHECKS = (
+    Check("SAN-001", "unbounded", "an unbounded attack does not reach ~100% success"),
+    Check("SAN-002", "more_effort", "more iterations or restarts reduce the attack's success"),
+    Check("SAN-003", "black_vs_white", "a black-box attack beats the white-box attacks"),
+    Check("SAN-004", "monotone_eps", "robust accuracy rises with a larger budget"),
+    Check("SAN-005", "gradients", "input gradients are zero or NaN for most inputs"),
+)
+
+
+@register
+class GradientMaskingSanity(SecurityTest):
+    """Five checks against gradient masking; each failed check is a high-severity finding.
+
+    SAN-001: PGD with an unbounded budget (the whole input range) and no random start must break
+    at least ``unbounded_success`` of the correctly classified points. SAN-002: PGD with
+    ``5 x steps`` and 2 restarts must not succeed less often than PGD with ``steps`` (beyond
+    ``tolerance``). SAN-003: Square with ``square_queries`` must not beat the per-point best of
+    PGD, APGD-CE and APGD-T (3 target classes) by more than ``tolerance``. SAN-004: robust
+    accuracy from independent PGD runs at ``eps/2``, ``eps`` and ``2 eps`` must not rise by
+    more than ``tolerance``. SAN-005: the cross-entropy input gradient must be finite and
+    non-zero for more than ``1 - zero_gradient_fraction`` of the inputs. Checks run on a seeded
+    subset of ``limit`` points.
+
+    References: Carlini et al., "On Evaluating Adversarial Robustness", arXiv:1902.06705;
+    Athalye, Carlini & Wagner, "Obfuscated Gradients Give a False Sense of Security",
+    ICML 2018; Croce & Hein, ICML 2020 (AutoAttack's automatic checks).
+    """
+
+    id = "evasion.sanity"
+    name = "Gradient-masking sanity checks"
+    family = "evasion"
+    requires = frozenset({Capability.GRADIENTS})
+    threats: ClassVar[tuple[str, ...]] = ("evasion-digital",)
+    references = (
+        "Carlini et al., arXiv:1902.06705 (evaluation checklist)",
+        "Athalye, Carlini & Wagner, ICML 2018, arXiv:1802.00420",
+        "Croce & Hein, ICML 2020, arXiv:2003.01690 (automatic checks)",
+    )
+    constraints: ClassVar[dict[str, Any]] = {
+        "eps": Interval(float, 0, None, closed="neither"),
+        "norm": Options(("linf", "l2")),
+        "steps": Interval(int, 1, 10_000),
+        "square_queries": Interval(int, 1, 1_000_000),
+        "limit": Interval(int, 1, 1_000_000),
+        "tolerance": Interval(float, 0, 1),
+        "unbounded_success": Interval(float, 0, 1),
+        "zero_gradient_fraction": Interval(float, 0, 1),
+    }
+    defaults: ClassVar[dict[str, Any]] = {
+        "eps": 0.1,
+        "norm": "linf",
+        "steps": 20,
+        "square_queries": 1000,
+        "limit": 200,
+        "tolerance": 0.05,
+        "unbounded_success": 0.95,
+        "zero_gradient_fraction": 0.5,
+    }
+
+    def _run(
+        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
+    ) -> Result:
+        assert data is not None
+        data = data.subset(params["limit"], seed=seed)
+        eps, norm, steps = params["eps"], params["norm"], params["steps"]
+        lo, hi = target.spec.bounds
+        dim = int(np.prod(target.spec.shape))
+        big = (hi - lo) * (1.0 if norm == "linf" else float(np.sqrt(dim)))
+
+        def success(res: Result) -> tuple[float, np.ndarray]:
+            ok = res.per_sample["clean_correct"]
+            s = res.per_sample["success"] & ok
+            return (float(s.sum() / ok.sum()) if ok.any() else 0.0), s
+
+        common = {"norm": norm, "keep_adversarials": False}
+        unb = PGD(eps=big, steps=steps, random_start=False, **common).run(target, data, seed=seed)
+        base = PGD(eps=eps, steps=steps, **common).run(target, data, seed=seed)
+        more = PGD(eps=eps, steps=5 * steps, restarts=2, **common).run(target, data, seed=seed)
+        apgd = APGDCE(eps=eps, steps=max(steps, 100), **common).run(target, data, seed=seed)
+        broken = success(base)[1] | success(apgd)[1]
+        if target.spec.n_classes >= min_classes("dlr", targeted=True):
+            apgd_t = APGDT(eps=eps, steps=max(steps, 100), n_target_classes=3, **common)
+            broken |= success(apgd_t.run(target, data, seed=seed))[1]
+        square = Square(eps=eps, queries=params["square_queries"], **common).run(
+            target, data, seed=seed
+        )
+        ok = base.per_sample["clean_correct"]
+        white = broken.sum() / ok.sum() if ok.any() else 0.0
+        curve = []
+        for e in (eps / 2, eps, 2 * eps):
+            res = (
+                base if e == eps else PGD(eps=e, steps=steps, **common).run(target, data, seed=seed)
+            )
+            curve.append({"eps": e, "robust_accuracy": float(res.metrics["robust_accuracy"])})
+        bad = zero_or_nan_gradients(target, data)
+        figures = Figures(
+            unbounded_eps=big,
+            unbounded_success_rate=success(unb)[0],
+            success_rate=success(base)[0],
+            more_effort_success_rate=success(more)[0],
+            white_box_success_rate=float(white),
+            black_box_success_rate=success(square)[0],
+            curve=curve,
+            zero_or_nan_fraction=float(bad.mean()) if len(bad) else 0.0,
+        )
+        checks = judge(figures, params)
+        metrics = {
+            "n": len(data),
+            "eps": eps,
+            "norm": norm,
+            "checks": checks,
+            "failed": [c["rule"] for c in checks if not c["passed"]],
+        }
+        return partial_result(metrics, {"zero_or_nan_gradient": bad})
+
+    def findings(self, result: Result) -> list[Finding]:
+        """Rules SAN-001..SAN-005 (docs/findings.md): one high finding per failed check."""
+        if not result.ok:
+            return []
+        out = []
+        for c in result.metrics["checks"]:
+            if c["passed"]:
+                continue
+            out.append(
+                Finding(
+                    id=f"{c['rule']}:{result.target}:{result.metrics['norm']}:{result.metrics['eps']:g}",
+                    rule=c["rule"],
+                    title=f"Results look like gradient masking: {c['title']}",
+                    severity=Severity.HIGH,
+                    target=result.target,
+                    test_id=result.test_id,
+                    threats=self.threats,
+                    evidence=c["evidence"],
+                    recommendation=(
+                        "Do not trust gradient-based robustness figures for this model: evaluate "
+                        "with adaptive attacks (BPDA for non-differentiable preprocessing, EOT for "
+                        "randomness, the scale-invariant DLR loss), black-box attacks and the "
+                        "evasion.ensemble, and remove the masking component if it is not a real "
+                        "defence."
+                    ),
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the sanity checks measured (success rates are over clean-correct points)."""
+
+    unbounded_eps: float
+    """Budget of the unbounded PGD run."""
+    unbounded_success_rate: float
+    """Success of PGD with the unbounded budget."""
+    success_rate: float
+    """Success of PGD with ``steps`` at ``eps``."""
+    more_effort_success_rate: float
+    """Success of PGD with ``5 x steps`` and 2 restarts at ``eps``."""
+    white_box_success_rate: float
+    """Per-point best of PGD, APGD-CE and APGD-T at ``eps``."""
+    black_box_success_rate: float
+    """Success of Square at ``eps``."""
+    curve: list[dict[str, float]]
+    """Robust accuracy of independent PGD runs at ``eps/2``, ``eps`` and ``2 eps``."""
+    zero_or_nan_fraction: float
+    """Fraction of points whose input gradient is zero or not finite."""
+
+
+def judge(f: Figures, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Apply the rules SAN-001..SAN-005 to measured figures; one entry per check."""
+    tol = params["tolerance"]
+    rises = [b["robust_accuracy"] - a["robust_accuracy"] for a, b in itertools.pairwise(f.curve)]
+    verdicts = (
+        (
+            f.unbounded_success_rate >= params["unbounded_success"],
+            {
+                "eps": f.unbounded_eps,
+                "success_rate": f.unbounded_success_rate,
+                "required": params["unbounded_success"],
+            },
+        ),
+        (
+            f.more_effort_success_rate >= f.success_rate - tol,
+            {
+                "steps": params["steps"],
+                "success_rate": f.success_rate,
+                "more_steps": 5 * params["steps"],
+                "more_restarts": 2,
+                "more_success_rate": f.more_effort_success_rate,
+            },
+        ),
+        (
+            f.black_box_success_rate <= f.white_box_success_rate + tol,
+            {
+                "white_box_success_rate": f.white_box_success_rate,
+                "black_box_success_rate": f.black_box_success_rate,
+                "square_queries": params["square_queries"],
+            },
+        ),
+        (max(rises, default=0.0) <= tol, {"curve": f.curve}),
+        (
+            f.zero_or_nan_fraction <= params["zero_gradient_fraction"],
+            {
+                "zero_or_nan_fraction": f.zero_or_nan_fraction,
+                "allowed": params["zero_gradient_fraction"],
+            },
+        ),
+    )
+    return [
+        {
+            "rule": c.rule,
+            "check": c.key,
+            "title": c.title,
+            "passed": bool(ok),
+            "evidence": evidence,
+        }
+        for c, (ok, evidence) in zip(CHECKS, verdicts, strict=True)
+    ]
+
+
+def zero_or_nan_gradients(target: Target, data: Dataset) -> np.ndarray:
+    """Per sample: whether the cross-entropy input gradient is all zero or not finite."""
+    x = torch.as_tensor(data.x)
+    y = torch.as_tensor(data.y)
+    bs = int(getattr(target, "batch_size", 512))
+    out = []
+    for s in range(0, len(x), bs):
+        xb = x[s : s + bs].clone().requires_grad_(True)
+        logits = target.logits(xb)  # type: ignore[attr-defined]
+        if not logits.requires_grad:  # the model cuts the graph: no gradient at all
+            out.append(np.ones(len(xb), dtype=bool))
+            continue
+        (g,) = torch.autograd.grad(ce_loss(logits, y[s : s + bs]).sum(), xb, allow_unused=True)
+        if g is None:
+            out.append(np.ones(len(xb), dtype=bool))
+            continue
+        flat = g.reshape(len(g), -1)
+        out.append((~torch.isfinite(flat).all(1) | (flat.abs().amax(1) == 0)).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)

@@ -1,0 +1,121 @@
+"""``aisec manifest``: create and verify SHA-256 integrity manifests, sign them with Ed25519."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, err_console, fail, user_errors
+
+manifest_app = typer.Typer(
+    name="manifest",
+    help="Integrity manifests: SHA-256 of every model, data and config file, optionally signed.",
+    no_args_is_help=True,
+)
+
+
+@manifest_app.command("create")
+@user_errors
+def create(
+    directory: Path = typer.Argument(..., help="Folder holding the model, data and config files."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Manifest file to write (default: DIR/aisec-manifest.json)."
+    ),
+    sign_key: Path | None = typer.Option(
+        None, "--sign-key", help="Ed25519 private key (PEM) to sign the manifest with."
+    ),
+) -> None:
+    """Hash every file under DIR and write a manifest (the manifest itself is never hashed)."""
+    from aisec.supplychain.manifest import (
+        MANIFEST_NAME,
+        check_folder,
+        create_manifest,
+        load_private_key,
+    )
+
+    check_folder(directory)
+    key = load_private_key(sign_key) if sign_key is not None else None
+    target = output if output is not None else directory / MANIFEST_NAME
+    if not target.parent.is_dir():
+        raise fail(f"folder {str(target.parent)!r} does not exist; create it or change --output")
+    manifest = create_manifest(directory, private_key=key, exclude=[target])
+    manifest.save(target)
+    kinds: dict[str, int] = {}
+    for entry in manifest.files:
+        kinds[entry.kind] = kinds.get(entry.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no files"
+    signed = " (signed)" if manifest.signature is not None else ""
+    err_console.print(f"Wrote {target}{signed}: {len(manifest.files)} files ({summary})")
+    for rel in manifest.skipped:
+        err_console.print(f"[yellow]skipped[/] {rel} (link leaving the folder, or not a file)")
+
+
+@manifest_app.command("verify")
+@user_errors
+def verify(
+    directory: Path = typer.Argument(..., help="Folder to check."),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", "-m", help="Manifest to check (default: DIR/aisec-manifest.json)."
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Ed25519 public key (PEM); the manifest must be signed by it."
+    ),
+    output_format: str = typer.Option("table", "--format", "-f", help="table or json (on stdout)."),
+) -> None:
+    """Report files added, removed or changed since the manifest; exit 1 on any difference."""
+    from aisec.supplychain.manifest import load_public_key, verify_manifest
+
+    if output_format not in ("table", "json"):
+        raise fail(f"--format must be table or json; got {output_format!r}")
+    key = load_public_key(public_key) if public_key is not None else None
+    result = verify_manifest(directory, manifest, public_key=key)
+    if output_format == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+    rows = (
+        [("changed", p) for p in result.changed]
+        + [("removed", p) for p in result.removed]
+        + [("added", p) for p in result.added]
+    )
+    if rows:
+        table = Table(title="Integrity differences")
+        table.add_column("status")
+        table.add_column("path")
+        for status, path in rows:
+            table.add_row(status, path)
+        err_console.print(table)
+    messages = {
+        "valid": "[green]signature valid[/]",
+        "invalid": "[red]signature INVALID[/] (the manifest was altered or signed by another key)",
+        "missing": "[red]manifest is not signed[/] but a public key was given",
+        "unverified": "signature present but not checked; pass --public-key to check it",
+        "absent": "manifest is not signed",
+    }
+    err_console.print(messages[result.signature])
+    verdict = "[green]OK[/]" if result.ok else "[red]FAILED[/]"
+    err_console.print(
+        f"{verdict}: {result.checked} files in manifest, {len(result.changed)} changed, "
+        f"{len(result.removed)} removed, {len(result.added)} added"
+    )
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
+
+
+@manifest_app.command("keygen")
+@user_errors
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Writes PREFIX.key.pem and PREFIX.pub.pem."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
+) -> None:
+    """Create an Ed25519 key pair for signing manifests (private key file mode 0600)."""
+    from aisec.supplychain.manifest import generate_keypair
+
+    priv, pub = generate_keypair(out, overwrite=force)
+    err_console.print(f"Wrote private key {priv} (keep it secret) and public key {pub}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``manifest`` command group to the main app."""
+    app.add_typer(manifest_app, name="manifest")

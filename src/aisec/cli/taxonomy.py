@@ -1,0 +1,101 @@
+"""``aisec taxonomy``: browse the harmonised threat catalogue."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+
+from aisec.cli.common import out_console, user_errors
+
+if TYPE_CHECKING:
+    from aisec.taxonomy import ThreatEntry
+
+
+def _detail(entry: ThreatEntry) -> Table:
+    table = Table(title=f"{entry.id}: {entry.name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    a = entry.attacker
+    rows = [
+        ("description", entry.description),
+        ("lifecycle stages", ", ".join(entry.lifecycle_stages)),
+        ("technology levels", ", ".join(entry.technology_levels)),
+        (
+            "attacker",
+            f"goal {a.goal}; knowledge {', '.join(a.knowledge)}; "
+            f"capabilities {', '.join(a.capabilities)}",
+        ),
+        ("attack points", ", ".join(entry.attack_points)),
+    ]
+    for fw, label in (
+        ("nist", "NIST AI 100-2 E2025"),
+        ("atlas", "MITRE ATLAS 5.6.0"),
+        ("owasp-ml", "OWASP ML Top 10 2023"),
+        ("owasp-llm", "OWASP LLM Top 10 2025"),
+    ):
+        rows.append((label, "\n".join(r.label for r in entry.refs(fw)) or "-"))
+    rows += [
+        ("EU AI Act Art. 15", ", ".join(entry.ai_act)),
+        ("aisec tests", ", ".join(entry.tests) or "none yet"),
+        ("planned tests", ", ".join(entry.planned_tests) or "-"),
+        (
+            "defences",
+            "\n".join(m.name + (f" ({m.atlas})" if m.atlas else "") for m in entry.defences),
+        ),
+        (
+            "controls",
+            "\n".join(m.name + (f" ({m.atlas})" if m.atlas else "") for m in entry.controls),
+        ),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``aisec taxonomy``."""
+
+    @app.command("taxonomy")
+    @user_errors
+    def taxonomy(
+        query: str = typer.Argument(
+            "", help="Text to search in ids, names, descriptions and framework IDs."
+        ),
+        framework: str | None = typer.Option(
+            None,
+            "--framework",
+            help="Only threats with IDs in this framework: nist, atlas, owasp-ml, owasp-llm.",
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+    ) -> None:
+        """Browse the threat catalogue and its crosswalk to NIST, ATLAS, OWASP and the AI Act."""
+        from aisec.taxonomy import load_catalogue
+
+        catalogue = load_catalogue()
+        matches = catalogue.search(query, framework)
+        if as_json:
+            typer.echo(json.dumps([t.to_dict() for t in matches], indent=2))
+            return
+        if len(matches) == 1 or (query and query in catalogue.ids):
+            entry = catalogue.get(query) if query in catalogue.ids else matches[0]
+            out_console.print(_detail(entry))
+            return
+        table = Table(title=f"Threat catalogue ({len(matches)} of {len(catalogue.threats)})")
+        for col in ("id", "name", "NIST", "ATLAS", "OWASP", "AI Act", "tests"):
+            table.add_column(col, overflow="fold")
+        for t in matches:
+            table.add_row(
+                t.id,
+                t.name,
+                ", ".join(t.ids("nist")) or "-",
+                ", ".join(t.ids("atlas")) or "-",
+                ", ".join(t.ids("owasp-ml", "owasp-llm")) or "-",
+                ", ".join(t.ai_act),
+                ", ".join(t.tests) or "-",
+            )
+        out_console.print(table)
+        if not matches:
+            out_console.print("No threat matches; try a shorter query or drop --framework.")

@@ -1,0 +1,1 @@
+"""Reports: pure renderers from records to HTML, JSON, Markdown and SARIF."""

@@ -1,0 +1,1 @@
+"""JSON Schemas of the report formats, shipped as package data."""

@@ -1,0 +1,279 @@
+"""Zip, tar and compressed streams, opened in memory with bounded decompression.
+
+Member names, links, counts and sizes are checked before anything is read; members are read
+only when their kind needs it (pickles, configurations, nested archives), never tensor data.
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import lzma
+import re
+import tarfile
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from typing import IO
+
+from aisec.supplychain.scan import detect as fmt
+from aisec.supplychain.scan.limits import ScanLimits
+from aisec.supplychain.scan.rules import Collector
+
+_PEEK = 4096
+Analyse = Callable[[memoryview, str, Collector, int], str]
+
+
+class Budget:
+    """Bytes that may still be decompressed for one top-level file."""
+
+    def __init__(self, limits: ScanLimits) -> None:
+        self.limits = limits
+        self.left = limits.max_total_bytes
+
+    def take(self, n: int) -> bool:
+        """Consume ``n`` bytes; False when the budget is exhausted."""
+        self.left -= n
+        return self.left >= 0
+
+
+class BufferReader(io.RawIOBase):
+    """A seekable read-only file over a memoryview (no copy of the underlying buffer)."""
+
+    def __init__(self, data: memoryview) -> None:
+        super().__init__()
+        self._data = data
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self._data[self._pos : self._pos + len(b)]
+        n = len(chunk)
+        b[:n] = chunk
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 0:
+            self._pos = offset
+        elif whence == 1:
+            self._pos += offset
+        else:
+            self._pos = len(self._data) + offset
+        self._pos = max(0, self._pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
+def unsafe_member_name(name: str) -> bool:
+    """True when extracting ``name`` would write outside the destination folder."""
+    n = name.replace("\\", "/")
+    if n.startswith("/") or re.match(r"^[A-Za-z]:", n) or "\x00" in n:
+        return True
+    return any(part == ".." for part in n.split("/"))
+
+
+def _read_bounded(stream: IO[bytes], limit: int) -> tuple[bytes, bool]:
+    """Read at most ``limit`` bytes; the flag says whether more data remained."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = stream.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)[:limit], True
+
+
+def _member(
+    name: str,
+    opener: Callable[[], IO[bytes]],
+    size: int,
+    kind: str,
+    col: Collector,
+    analyse: Analyse,
+    budget: Budget,
+    depth: int,
+) -> None:
+    """Peek at a member, then read and analyse it when its kind needs it."""
+    limits = budget.limits
+    lower = name.lower()
+    if kind == "torch" and not lower.endswith(".pkl"):
+        return  # torch.load unpickles only the .pkl members; the rest is raw tensor data
+    with opener() as f:
+        head = f.read(_PEEK)
+    detected = fmt.detect(head, name)
+    if detected == fmt.UNKNOWN and not lower.endswith(fmt.PICKLE_EXTENSIONS):
+        return
+    if detected == fmt.UNKNOWN and (not head or head[:1] not in b"(c]}"):
+        return
+    if kind == "keras" and lower.endswith(".h5"):
+        return  # weights only: Keras 3 keeps the configuration in config.json
+    if detected == fmt.NUMPY and b"'O" not in head and b"|O" not in head and b"object" not in head:
+        from aisec.supplychain.scan.formats_tensor import scan_npy
+
+        scan_npy(memoryview(head), col.child(name), limits, depth + 1, size=size)
+        return
+    if not budget.take(size):
+        col.add("SCN-022", "decompression budget for this file exhausted", name)
+        return
+    with opener() as f:
+        data, more = _read_bounded(f, limits.max_member_bytes)
+    if more:
+        col.add("SCN-022", f"member {name} inflates past {limits.max_member_bytes} bytes", name)
+        return
+    if kind == "keras" and lower.endswith(".json"):
+        from aisec.supplychain.scan.formats_keras import scan_keras_json
+
+        scan_keras_json(data, col, name)
+        return
+    sub = col.child(name)
+    if kind == "torch":
+        from aisec.supplychain.scan.pickle_vm import scan_pickle_stream
+
+        scan_pickle_stream(memoryview(data), sub, limits, depth + 1)
+        return
+    analyse(memoryview(data), name, sub, depth + 1)
+
+
+def _zip_kind(names: list[str]) -> str:
+    if any(re.fullmatch(r"[^/]+/data\.pkl", n) for n in names) or "data.pkl" in names:
+        return "torch"
+    if "config.json" in names and ("metadata.json" in names or any(
+            n.endswith(".weights.h5") for n in names)):
+        return "keras"
+    if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
+        return "npz"
+    return "zip"
+
+
+def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
+             depth: int) -> str:
+    """Analyse a zip archive; returns its refined format (pytorch-zip, keras, npz, zip)."""
+    limits = budget.limits
+    try:
+        zf = zipfile.ZipFile(BufferReader(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+            NotImplementedError, RuntimeError, UnicodeDecodeError) as exc:
+        col.add("SCN-025", f"corrupt zip archive: {str(exc)[:120]}", "archive")
+        return "zip"
+    names = [i.filename for i in infos]
+    kind = _zip_kind(names)
+    if len(infos) > limits.max_members:
+        col.add("SCN-023", f"zip archive has {len(infos)} members", "archive",
+                members=len(infos))
+        infos = infos[: limits.max_members]
+    dupes = [n for n, c in Counter(names).items() if c > 1]
+    if dupes:
+        col.add("SCN-026", f"zip archive has duplicate members: {', '.join(dupes[:5])}",
+                "archive")
+    for info in infos:
+        name = info.filename
+        if unsafe_member_name(name):
+            col.add("SCN-020", f"zip member {name!r} escapes the extraction folder", name)
+        mode = (info.external_attr >> 16) & 0o170000
+        if mode == 0o120000:
+            col.add("SCN-021", f"zip member {name!r} is a symbolic link", name)
+            continue
+        if info.is_dir():
+            continue
+        ratio = info.file_size / max(1, info.compress_size)
+        if info.file_size > limits.max_member_bytes or (
+            info.file_size >= limits.bomb_min_bytes and ratio > limits.max_ratio
+        ):
+            col.add("SCN-022", f"zip member {name!r} inflates to {info.file_size} bytes "
+                    f"(ratio {ratio:.0f})", name, size=info.file_size, ratio=round(ratio, 1))
+            continue
+        if depth + 1 > limits.max_depth:
+            col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
+            continue
+        try:
+            _member(name, lambda info=info: zf.open(info), info.file_size, kind, col, analyse,
+                    budget, depth)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                RuntimeError, zlib.error, lzma.LZMAError) as exc:
+            col.add("SCN-025", f"zip member {name!r} cannot be read: {str(exc)[:100]}", name)
+    return {"torch": "pytorch-zip", "keras": "keras", "npz": "npz"}.get(kind, "zip")
+
+
+def scan_tar(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
+             depth: int) -> str:
+    """Analyse a tar archive (uncompressed; compressed ones arrive decompressed)."""
+    seen: list[str] = []
+    try:
+        with tarfile.open(fileobj=BufferReader(data), mode="r:") as tf:
+            _tar_members(tf, seen, col, analyse, budget, depth)
+    except (tarfile.TarError, OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
+        col.add("SCN-025", f"corrupt tar archive: {str(exc)[:120]}", f"member {len(seen)}")
+    dupes = [n for n, c in Counter(seen).items() if c > 1]
+    if dupes:
+        col.add("SCN-026", f"tar archive has duplicate members: {', '.join(dupes[:5])}",
+                "archive")
+    return "tar"
+
+
+def _tar_members(tf: tarfile.TarFile, seen: list[str], col: Collector, analyse: Analyse,
+                 budget: Budget, depth: int) -> None:
+    limits = budget.limits
+    for member in tf:
+        if len(seen) >= limits.max_members:
+            col.add("SCN-023", f"tar archive has more than {limits.max_members} members",
+                    "archive")
+            return
+        name = member.name
+        seen.append(name)
+        if unsafe_member_name(name):
+            col.add("SCN-020", f"tar member {name!r} escapes the extraction folder", name)
+        if member.issym() or member.islnk():
+            col.add("SCN-021", f"tar member {name!r} links to {member.linkname!r}", name)
+            continue
+        if member.isdev() or member.isfifo():
+            col.add("SCN-021", f"tar member {name!r} is a device or FIFO", name)
+            continue
+        if not member.isfile():
+            continue
+        if member.size > limits.max_member_bytes:
+            col.add("SCN-022", f"tar member {name!r} is {member.size} bytes", name)
+            continue
+        if depth + 1 > limits.max_depth:
+            col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
+            continue
+        _member(name, lambda member=member: tf.extractfile(member),  # type: ignore[arg-type,return-value]
+                member.size, "tar", col, analyse, budget, depth)
+
+
+def decompress(data: memoryview, kind: str, col: Collector, budget: Budget) -> bytes | None:
+    """Inflate a gzip/bz2/xz/lzma/zlib stream within the limits; None when refused."""
+    limits = budget.limits
+    limit = min(limits.max_member_bytes, max(0, budget.left))
+    try:
+        if kind == fmt.BZIP2:
+            d: object = bz2.BZ2Decompressor()
+        elif kind in (fmt.XZ, fmt.LZMA):
+            d = lzma.LZMADecompressor()
+        else:
+            d = zlib.decompressobj(47 if kind == fmt.GZIP else 15)
+        out = d.decompress(bytes(data), limit + 1)  # type: ignore[attr-defined]
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, MemoryError) as exc:
+        col.add("SCN-025", f"corrupt {kind} stream: {str(exc)[:120]}", "stream")
+        return None
+    if len(out) > limit:
+        col.add("SCN-022", f"{kind} stream inflates past {limit} bytes", "stream")
+        return None
+    ratio = len(out) / max(1, len(data))
+    if len(out) >= limits.bomb_min_bytes and ratio > limits.max_ratio:
+        col.add("SCN-022", f"{kind} stream inflates {ratio:.0f}-fold", "stream",
+                ratio=round(ratio, 1))
+        return None
+    budget.take(len(out))
+    return out

@@ -1,0 +1,134 @@
+"""GGUF header and metadata parsing, and static review of Jinja chat templates."""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import Any
+
+from aisec.supplychain.scan.limits import ScanLimits
+from aisec.supplychain.scan.rules import Collector
+
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
+            10: "<Q", 11: "<q", 12: "<d"}
+_MAX_KV = 1_000_000
+_MAX_TENSORS = 10_000_000
+
+#: Attribute names through which a template reaches Python internals (SSTI gadgets).
+_DUNDER = re.compile(
+    r"__(class|globals|subclasses|builtins|mro|base|bases|init|import|getattribute|dict|code|"
+    r"func|self|module|loader|spec|reduce|reduce_ex|call|closure|defaults)__|\bmro\b|"
+    r"func_globals|f_globals|gi_frame|cr_frame|tb_frame"
+)
+_ESCAPED_UNDERSCORE = re.compile(r"\\x5f|\\u005f|\\137|\\N\{LOW LINE\}", re.IGNORECASE)
+
+
+class _Reader:
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, k: int) -> memoryview:
+        if k < 0 or self.pos + k > len(self.data):
+            raise ValueError(f"truncated at offset {self.pos} ({k} bytes wanted)")
+        p = self.pos
+        self.pos += k
+        return self.data[p : p + k]
+
+    def unpack(self, fmt: str) -> Any:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def string(self, limit: int) -> str:
+        k = self.unpack("<Q")
+        if k > limit:
+            raise ValueError(f"string of {k} bytes at offset {self.pos} exceeds the limit")
+        return bytes(self.take(k)).decode("utf-8", "replace")
+
+
+def _value(r: _Reader, vtype: int, limits: ScanLimits, depth: int = 0) -> Any:
+    if vtype in _SCALARS:
+        return r.unpack(_SCALARS[vtype])
+    if vtype == 8:
+        return r.string(limits.max_header_bytes)
+    if vtype == 9:
+        if depth > 2:
+            raise ValueError("arrays nested too deeply")
+        itype = r.unpack("<I")
+        count = r.unpack("<Q")
+        if count > len(r.data) - r.pos:
+            raise ValueError(f"array of {count} items is longer than the file")
+        if itype in _SCALARS:
+            size = struct.calcsize(_SCALARS[itype])
+            r.take(size * count)
+            return f"<array of {count}>"
+        for _ in range(count):
+            _value(r, itype, limits, depth + 1)
+        return f"<array of {count}>"
+    raise ValueError(f"unknown metadata value type {vtype}")
+
+
+def scan_gguf(data: memoryview, col: Collector, limits: ScanLimits) -> None:
+    """Parse the GGUF header and metadata; review chat templates."""
+    r = _Reader(data)
+    try:
+        r.take(4)
+        version = r.unpack("<I")
+        if version not in (2, 3):
+            col.add("SCN-060", f"unsupported GGUF version {version}", "offset 4")
+            return
+        n_tensors = r.unpack("<Q")
+        n_kv = r.unpack("<Q")
+        if n_kv > _MAX_KV or n_tensors > _MAX_TENSORS:
+            col.add("SCN-060", f"GGUF declares {n_kv} metadata keys and {n_tensors} tensors",
+                    "header")
+            return
+        for _ in range(n_kv):
+            key = r.string(1 << 16)
+            vtype = r.unpack("<I")
+            at = r.pos
+            value = _value(r, vtype, limits)
+            if key.startswith("tokenizer.chat_template") and isinstance(value, str):
+                review_template(value, col, f"metadata {key} @{at}")
+        for _ in range(n_tensors):
+            r.string(1 << 16)
+            n_dims = r.unpack("<I")
+            if n_dims > 8:
+                raise ValueError(f"tensor with {n_dims} dimensions")
+            r.take(8 * n_dims)
+            r.unpack("<I")
+            r.unpack("<Q")
+    except (ValueError, struct.error, MemoryError, RecursionError) as exc:
+        col.add("SCN-060", f"malformed GGUF: {str(exc)[:160]}", f"offset {r.pos}")
+
+
+def review_template(template: str, col: Collector, location: str) -> None:
+    """Flag Jinja constructs that reach object internals (SCN-061) or evade review (SCN-062)."""
+    hits = sorted({m.group(0) for m in _DUNDER.finditer(template)})
+    escaped = _ESCAPED_UNDERSCORE.search(template) is not None
+    attr_filter = re.search(r"\|\s*attr\b|\battr\s*\(", template) is not None
+    ast_hits: set[str] = set()
+    try:
+        import jinja2
+        from jinja2 import nodes
+
+        tree = jinja2.Environment().parse(template)
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Const)):
+            name = None
+            if isinstance(node, nodes.Getattr):
+                name = node.attr
+            elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+                name = node.arg.value if isinstance(node.arg.value, str) else None
+            elif isinstance(node, nodes.Const) and isinstance(node.value, str):
+                name = node.value if node.value.startswith("__") else None
+            if isinstance(name, str) and name.startswith("_"):
+                ast_hits.add(name)
+    except Exception as exc:  # template syntax errors and anything the parser raises
+        col.add("SCN-062", f"chat template cannot be parsed ({type(exc).__name__})", location)
+    found = sorted(set(hits) | ast_hits)
+    if found:
+        col.add("SCN-061", "chat template reaches object internals: " + ", ".join(found[:8]),
+                location, constructs=found)
+    elif escaped or attr_filter:
+        col.add("SCN-061" if escaped else "SCN-062",
+                "chat template builds attribute names dynamically (escaped underscores or the "
+                "attr filter)", location)

@@ -1,0 +1,200 @@
+"""From applicable threats to a test plan: which registered tests, with which parameters.
+
+Tests are found in the registry at plan time: the catalogue's ``tests`` and ``planned_tests``
+that are registered, plus any registered test that declares the threat in its ``threats``.
+Tests not registered yet are listed as planned; applicable threats without any test are gaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aisec.threat.profile import EvasionBudget, SystemProfile
+
+if TYPE_CHECKING:
+    from aisec.base import SecurityTest
+    from aisec.taxonomy import ThreatEntry
+
+#: Default evasion budgets per modality, in input units for inputs scaled to [0, 1].
+DEFAULT_BUDGETS: dict[str, EvasionBudget] = {
+    "image": EvasionBudget(norm="linf", eps=8 / 255, curve=[2 / 255, 4 / 255, 16 / 255]),
+    "multimodal": EvasionBudget(norm="linf", eps=8 / 255, curve=[2 / 255, 4 / 255, 16 / 255]),
+    "text": EvasionBudget(norm="linf", eps=8 / 255, curve=[]),
+    "tabular": EvasionBudget(norm="linf", eps=0.05, curve=[0.01, 0.1]),
+    "time-series": EvasionBudget(norm="linf", eps=0.05, curve=[0.01, 0.1]),
+    "audio": EvasionBudget(norm="linf", eps=0.002, curve=[0.001, 0.005]),
+}
+
+
+@dataclass
+class PlannedTest:
+    """One test of the plan with its parameters and the threats it measures."""
+
+    id: str
+    params: dict[str, Any]
+    threats: list[str]
+    reason: str
+    scans_files: bool = False
+    """True for file scanners (family ``supplychain``): they need target ``files`` or ``paths``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "params": dict(self.params),
+            "threats": list(self.threats),
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Plan:
+    """The test plan of a threat model."""
+
+    budget: EvasionBudget
+    """Evasion budget the plan uses."""
+    tests: list[PlannedTest] = field(default_factory=list)
+    """Registered tests to run."""
+    planned: dict[str, list[str]] = field(default_factory=dict)
+    """Tests not registered yet -> threats they would measure."""
+    untested: list[str] = field(default_factory=list)
+    """Applicable threats no registered test measures (gaps)."""
+    needs_config: dict[str, str] = field(default_factory=dict)
+    """Registered tests left out because they need parameters only the user can give."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (the ``plan`` of ``aisec threats --format json``)."""
+        return {
+            "evasion_budget": self.budget.model_dump(mode="json"),
+            "tests": [t.to_dict() for t in self.tests],
+            "planned_tests": [{"id": k, "threats": v} for k, v in sorted(self.planned.items())],
+            "untested_threats": list(self.untested),
+            "needs_config": [{"id": k, "reason": v} for k, v in sorted(self.needs_config.items())],
+        }
+
+
+def budget_for(profile: SystemProfile) -> EvasionBudget:
+    """The profile's evasion budget, or the default for its modality."""
+    return profile.evasion_budget or DEFAULT_BUDGETS[profile.modality]
+
+
+def candidate_tests(
+    entry: ThreatEntry, registry: Mapping[str, type[SecurityTest]]
+) -> tuple[list[str], list[str]]:
+    """(registered, not registered) test ids that measure a catalogue threat."""
+    named = [*entry.tests, *entry.planned_tests]
+    declared = [tid for tid, cls in registry.items() if entry.id in getattr(cls, "threats", ())]
+    registered = list(dict.fromkeys([t for t in named if t in registry] + declared))
+    missing = [t for t in named if t not in registry]
+    return registered, missing
+
+
+def choose_tests(
+    entry: ThreatEntry, profile: SystemProfile, registered: list[str]
+) -> list[tuple[str, str]]:
+    """The tests to run for one threat, with the reason each was chosen."""
+    if entry.id != "evasion-digital":
+        return [(t, f"measures {entry.id}") for t in registered]
+    picks: list[tuple[str, str]] = []
+    avail = set(registered)
+    if "evasion.pgd" in avail:
+        picks.append(
+            (
+                "evasion.pgd",
+                "white-box worst case at the threat model's budget, with a robustness curve",
+            )
+        )
+    for tid in ("evasion.apgd-ce", "evasion.apgd-dlr"):
+        if tid in avail:
+            picks.append((tid, "step-size-free attack that does not depend on tuning"))
+    if profile.reveals_scores and "evasion.square" in avail:
+        picks.append(
+            ("evasion.square", "score-based black-box attack: the deployment reveals scores")
+        )
+    if set(profile.outputs) <= {"label"} and "evasion.hsj" in avail:
+        picks.append(
+            ("evasion.hsj", "decision-based black-box attack: the deployment reveals only labels")
+        )
+    if "evasion.sanity" in avail:
+        picks.append(("evasion.sanity", "checks the evaluation for gradient masking"))
+    if not picks and registered:
+        picks.append((registered[0], f"measures {entry.id}"))
+    return picks
+
+
+def test_params(
+    cls: type[SecurityTest], budget: EvasionBudget, with_curve: bool
+) -> dict[str, Any] | None:
+    """Parameters for one test from the budget, keeping only those the test declares.
+
+    Returns None when the test cannot run under the budget (unsupported norm).
+    """
+    declared = set(getattr(cls, "constraints", {}) or {})
+    norms = getattr(cls, "supported_norms", None)
+    if "norm" in declared and norms is not None and budget.norm not in norms:
+        return None
+    params: dict[str, Any] = {}
+    if "eps" in declared:
+        params["eps"] = round(float(budget.eps), 6)
+    if "norm" in declared:
+        params["norm"] = budget.norm
+    if budget.queries is not None and "queries" in declared:
+        params["queries"] = int(budget.queries)
+    if with_curve and "curve" in declared and budget.curve:
+        params["curve"] = sorted({round(float(e), 6) for e in budget.curve})
+    return params
+
+
+def _parameter_problem(cls: type[SecurityTest], params: dict[str, Any]) -> str:
+    """Why the test cannot run with these parameters alone (empty when it can)."""
+    from aisec.errors import AisecError
+
+    try:
+        cls(**params).resolved_params()
+    except AisecError as exc:
+        return str(exc)
+    return ""
+
+
+def build_plan(
+    applicable: list[ThreatEntry],
+    profile: SystemProfile,
+    registry: Mapping[str, type[SecurityTest]],
+) -> Plan:
+    """The plan for the applicable threats of a profile."""
+    budget = budget_for(profile)
+    plan = Plan(budget=budget)
+    by_id: dict[str, PlannedTest] = {}
+    for entry in applicable:
+        registered, missing = candidate_tests(entry, registry)
+        for tid in missing:
+            plan.planned.setdefault(tid, []).append(entry.id)
+        chosen = choose_tests(entry, profile, registered)
+        ran = False
+        for tid, reason in chosen:
+            if tid in by_id:
+                by_id[tid].threats.append(entry.id)
+                ran = True
+                continue
+            params = test_params(registry[tid], budget, with_curve=tid == "evasion.pgd")
+            if params is None:
+                continue
+            problem = _parameter_problem(registry[tid], params)
+            if problem:
+                plan.needs_config.setdefault(tid, problem)
+                continue
+            scans = getattr(registry[tid], "family", "") == "supplychain"
+            by_id[tid] = PlannedTest(tid, params, [entry.id], reason, scans_files=scans)
+            plan.tests.append(by_id[tid])
+            ran = True
+        if not ran:
+            plan.untested.append(entry.id)
+    return plan
+
+
+def placeholder_target(profile: SystemProfile) -> dict[str, Any]:
+    """A built-in stand-in target for profiles that name none (replace it with the real one)."""
+    builtin = "digits-logreg" if profile.technology == "classical-ml" else "digits-cnn"
+    return {"name": builtin, "builtin": builtin, "data": "builtin:digits:test", "limit": 200}

@@ -1,0 +1,273 @@
+"""The risk register: residual risk per threat from measured evidence (docs/threat-modelling.md).
+
+Rules, per applicable threat of the threat model:
+
+* **evidence**: results of tests that measure the threat (status ``ok``), and findings whose
+  ``threats`` name it (or, when a finding names no threat, that came from such a test).
+  Skipped and failed units are listed but are not evidence.
+* **tested-failed**: a finding of severity medium or above. Residual likelihood =
+  max(inherent likelihood, level of the worst finding: medium 3, high 4, critical 5).
+* **tested-passed**: at least one ok result and no finding at medium or above (findings of
+  units that did not run, e.g. run errors, are listed but prove nothing). Residual likelihood =
+  inherent likelihood - 1 for one passing test, - 2 for two or more distinct tests (at least 1).
+* **gap**: no evidence. Residual likelihood = inherent likelihood; the threat stays listed.
+
+Impact is not changed by tests (defences change it); residual risk = residual likelihood x
+impact. Defences and controls are ranked by the sum of residual risk of the threats they address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aisec.records import Finding, Result, Severity, Status
+from aisec.threat.model import ThreatModel, ThreatRecord
+from aisec.threat.rules import LEVELS, clamp, risk_level
+
+SEVERITY_LIKELIHOOD = {
+    Severity.INFO: 1,
+    Severity.LOW: 2,
+    Severity.MEDIUM: 3,
+    Severity.HIGH: 4,
+    Severity.CRITICAL: 5,
+}
+FAILING = Severity.MEDIUM
+_METRIC_KEYS = ("clean_accuracy", "robust_accuracy", "attack_success_rate", "eps", "norm", "n")
+
+
+def threat_test_ids(record: ThreatRecord) -> set[str]:
+    """Test ids whose results count as evidence for a threat."""
+    return {*record.tests, *record.planned_tests, *record.entry.tests, *record.entry.planned_tests}
+
+
+def findings_for(record: ThreatRecord, findings: Iterable[Finding]) -> list[Finding]:
+    """Findings that evidence a threat."""
+    tests = threat_test_ids(record)
+    return [f for f in findings if record.id in f.threats or (not f.threats and f.test_id in tests)]
+
+
+def results_for(record: ThreatRecord, results: Iterable[Result]) -> list[Result]:
+    """Results of tests that measure a threat (any status)."""
+    tests = threat_test_ids(record)
+    return [r for r in results if r.test_id in tests]
+
+
+def result_ref(result: Result) -> str:
+    """Stable reference of a result: ``test_id@target``."""
+    return f"{result.test_id}@{result.target}"
+
+
+@dataclass
+class RegisterEntry:
+    """One threat in the register, with its residual risk and the evidence behind it."""
+
+    threat: ThreatRecord
+    status: str
+    """tested-failed, tested-passed or gap."""
+    residual_likelihood: int
+    residual_impact: int
+    basis: str
+    """How the residual likelihood was obtained, in words."""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Findings and results used (kind, id, test_id, target, severity or metrics)."""
+    not_run: list[dict[str, Any]] = field(default_factory=list)
+    """Skipped or failed units of tests that measure the threat."""
+
+    @property
+    def residual_risk(self) -> int:
+        """Residual likelihood x impact."""
+        return self.residual_likelihood * self.residual_impact
+
+    @property
+    def residual_level(self) -> str:
+        """Level of the residual risk."""
+        return risk_level(self.residual_risk)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        t = self.threat
+        return {
+            "id": t.id,
+            "name": t.name,
+            "status": self.status,
+            "inherent": {
+                "likelihood": t.likelihood,
+                "impact": t.impact,
+                "risk": t.risk,
+                "level": t.risk_level,
+            },
+            "residual": {
+                "likelihood": self.residual_likelihood,
+                "likelihood_label": LEVELS[self.residual_likelihood],
+                "impact": self.residual_impact,
+                "risk": self.residual_risk,
+                "level": self.residual_level,
+            },
+            "basis": self.basis,
+            "evidence": self.evidence,
+            "not_run": self.not_run,
+            "tests": sorted({e["test_id"] for e in self.evidence if e.get("test_id")}),
+        }
+
+
+@dataclass
+class RiskRegister:
+    """Residual risk of every applicable threat, the gaps and ranked recommendations."""
+
+    entries: list[RegisterEntry]
+    """Applicable threats, highest residual risk first."""
+    recommendations: list[dict[str, Any]]
+    """Defences and controls ranked by the residual risk they address."""
+    not_applicable: list[str] = field(default_factory=list)
+    """Catalogue threats the profile ruled out."""
+
+    @property
+    def gaps(self) -> list[RegisterEntry]:
+        """Applicable threats with no evidence."""
+        return [e for e in self.entries if e.status == "gap"]
+
+    def get(self, threat_id: str) -> RegisterEntry:
+        """The entry of one threat id."""
+        for e in self.entries:
+            if e.threat.id == threat_id:
+                return e
+        raise KeyError(threat_id)
+
+    def heatmap(self) -> list[list[list[str]]]:
+        """5x5 grid ``[impact-1][likelihood-1]`` -> threat ids at that residual position."""
+        grid: list[list[list[str]]] = [[[] for _ in range(5)] for _ in range(5)]
+        for e in self.entries:
+            grid[e.residual_impact - 1][e.residual_likelihood - 1].append(e.threat.id)
+        return grid
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the ``risk_register`` key of ``report.json``."""
+        counts: dict[str, int] = {}
+        for e in self.entries:
+            counts[e.status] = counts.get(e.status, 0) + 1
+        return {
+            "summary": {
+                "threats": len(self.entries),
+                "tested_failed": counts.get("tested-failed", 0),
+                "tested_passed": counts.get("tested-passed", 0),
+                "gaps": counts.get("gap", 0),
+            },
+            "entries": [e.to_dict() for e in self.entries],
+            "gaps": [e.threat.id for e in self.gaps],
+            "heatmap": self.heatmap(),
+            "recommendations": self.recommendations,
+            "not_applicable": list(self.not_applicable),
+        }
+
+
+def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding]) -> RegisterEntry:
+    mine = findings_for(record, findings)
+    runs = results_for(record, results)
+    ok_runs = [r for r in runs if r.status is Status.OK]
+    evidence: list[dict[str, Any]] = [
+        {
+            "kind": "finding",
+            "id": f.id,
+            "rule": f.rule,
+            "test_id": f.test_id,
+            "target": f.target,
+            "severity": f.severity.value,
+            "title": f.title,
+        }
+        for f in sorted(mine, key=lambda f: -f.severity.rank)
+    ]
+    evidence += [
+        {
+            "kind": "result",
+            "id": result_ref(r),
+            "test_id": r.test_id,
+            "target": r.target,
+            "metrics": {k: r.metrics[k] for k in _METRIC_KEYS if k in r.metrics},
+        }
+        for r in ok_runs
+    ]
+    not_run = [
+        {"id": result_ref(r), "test_id": r.test_id, "status": r.status.value, "message": r.message}
+        for r in runs
+        if r.status is not Status.OK
+    ]
+    failing = [f for f in mine if f.severity >= FAILING]
+    L, impact = record.likelihood, record.impact
+    if failing:
+        worst = max(failing, key=lambda f: f.severity.rank)
+        measured = SEVERITY_LIKELIHOOD[worst.severity]
+        residual = max(L, measured)
+        basis = (
+            f"{len(failing)} finding(s) at medium or above; "
+            f"worst {worst.severity.value} ({worst.rule}) "
+            f"sets likelihood to at least {measured}"
+        )
+        return RegisterEntry(record, "tested-failed", residual, impact, basis, evidence, not_run)
+    if ok_runs:
+        distinct = {r.test_id for r in ok_runs}
+        step = min(2, max(1, len(distinct)))
+        residual = clamp(L - step)
+        basis = (
+            f"{len(distinct)} distinct test(s) passed with no finding at medium or above: "
+            f"likelihood -{step}"
+        )
+        return RegisterEntry(record, "tested-passed", residual, impact, basis, evidence, not_run)
+    basis = "untested: residual risk equals inherent risk"
+    if not_run:
+        basis += f" ({len(not_run)} unit(s) skipped or failed)"
+    return RegisterEntry(record, "gap", L, impact, basis, evidence, not_run)
+
+
+def _recommendations(entries: list[RegisterEntry]) -> list[dict[str, Any]]:
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in entries:
+        for kind, items in (
+            ("defence", e.threat.entry.defences),
+            ("control", e.threat.entry.controls),
+        ):
+            for m in items:
+                row = table.setdefault(
+                    (kind, m.name),
+                    {
+                        "name": m.name,
+                        "kind": kind,
+                        "atlas": m.atlas,
+                        "threats": [],
+                        "risk_addressed": 0,
+                        "max_risk": 0,
+                    },
+                )
+                row["threats"].append(e.threat.id)
+                row["risk_addressed"] += e.residual_risk
+                row["max_risk"] = max(row["max_risk"], e.residual_risk)
+    ranked = sorted(
+        table.values(), key=lambda r: (-r["risk_addressed"], -r["max_risk"], r["kind"], r["name"])
+    )
+    for i, row in enumerate(ranked, 1):
+        row["rank"] = i
+    return ranked
+
+
+def build_risk_register(
+    tm: ThreatModel, results: Iterable[Result] = (), findings: Iterable[Finding] = ()
+) -> RiskRegister:
+    """Residual risk per applicable threat from measured evidence.
+
+    Args:
+        tm: the threat model (:func:`aisec.threat.derive_threats`).
+        results: every unit's :class:`~aisec.records.Result` of the run.
+        findings: every :class:`~aisec.records.Finding` of the run.
+
+    Returns:
+        A :class:`RiskRegister`; untested applicable threats are listed as gaps, never dropped.
+    """
+    results, findings = list(results), list(findings)
+    entries = [_entry(r, results, findings) for r in tm.applicable]
+    entries.sort(key=lambda e: (-e.residual_risk, -e.threat.risk, e.threat.id))
+    return RiskRegister(
+        entries=entries,
+        recommendations=_recommendations(entries),
+        not_applicable=[t.id for t in tm.threats if not t.applicable],
+    )

@@ -1,0 +1,155 @@
+"""Format analysers on real files: safetensors, NumPy, GGUF, ONNX, Keras, archives, folders."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save as st_save
+
+from aisec.errors import ScanError
+from aisec.records import Severity
+from aisec.supplychain.scan import ScanLimits, scan_bytes, scan_paths
+from aisec.supplychain.scan.corpus import gguf_file, onnx_model
+
+
+def _rules(report) -> list[str]:
+    return [f.rule for f in report.findings]
+
+
+def test_real_safetensors_clean_and_tampered_variants():
+    good = st_save({"w": torch.zeros(3, 4), "b": torch.ones(4)})
+    assert scan_bytes(good, "m.safetensors").findings == []
+    assert _rules(scan_bytes(good + b"\x00" * 16, "m.safetensors")) == ["SCN-051"]
+    (hlen,) = struct.unpack("<Q", good[:8])
+    header = json.loads(good[8 : 8 + hlen])
+    header["w"]["dtype"] = "F99"
+    raw = json.dumps(header).encode()
+    bad = struct.pack("<Q", len(raw)) + raw + good[8 + hlen :]
+    assert "SCN-050" in _rules(scan_bytes(bad, "m.safetensors"))
+    assert _rules(scan_bytes(good[:20], "m.safetensors")) == ["SCN-050"]
+
+
+def test_numpy_headers():
+    buf = io.BytesIO()
+    np.save(buf, np.arange(10.0))
+    data = buf.getvalue()
+    assert scan_bytes(data, "a.npy").findings == []
+    assert _rules(scan_bytes(data[:-8], "a.npy")) == ["SCN-071"]
+    assert _rules(scan_bytes(data[:12] + b"{'descr': __import__('os')}", "a.npy")) == ["SCN-071"]
+
+
+def test_gguf_template_review_and_parse():
+    safe = gguf_file("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}")
+    assert scan_bytes(safe, "m.gguf").findings == []
+    for template in ["{{ self.__init__.__globals__['os'] }}",
+                     "{{ x.mro() }}",
+                     "{{ ''['\\x5f\\x5fclass\\x5f\\x5f'] }}"]:
+        report = scan_bytes(gguf_file(template), "m.gguf")
+        assert report.max_severity is Severity.CRITICAL, template
+    assert _rules(scan_bytes(gguf_file("{% for %}"), "m.gguf")) == ["SCN-062"]
+    assert _rules(scan_bytes(safe[:30], "m.gguf")) == ["SCN-060"]
+
+
+def test_onnx_domains_metadata_and_external_data():
+    assert scan_bytes(onnx_model(), "m.onnx").findings == []
+    assert _rules(scan_bytes(onnx_model(location="weights/w.bin"), "m.onnx")) == []
+    assert _rules(scan_bytes(onnx_model(domain="com.acme.ops"), "m.onnx")) == ["SCN-041"]
+    assert _rules(scan_bytes(onnx_model(metadata=b"x" * (2 << 20)), "m.onnx")) == ["SCN-042"]
+    assert _rules(scan_bytes(onnx_model(location="C:\\Windows\\x"), "m.onnx")) == ["SCN-040"]
+    assert _rules(scan_bytes(onnx_model()[:-3], "m.onnx")) == ["SCN-043"]
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for k, v in members.items():
+            zf.writestr(k, v)
+    return buf.getvalue()
+
+
+def test_archive_limits_links_and_depth():
+    many = _zip({f"f{i}.txt": b"x" for i in range(30)})
+    assert _rules(scan_bytes(many, "a.zip", ScanLimits(max_members=10))) == ["SCN-023"]
+    nested = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x04true\x85R."
+    for _ in range(6):
+        nested = _zip({"inner.zip" if nested[:2] == b"PK" else "m.pkl": nested})
+    assert "SCN-024" in _rules(scan_bytes(nested, "deep.zip", ScanLimits(max_depth=3)))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo("hard")
+        info.type = tarfile.LNKTYPE
+        info.linkname = "../../etc/passwd"
+        tf.addfile(info)
+        info = tarfile.TarInfo("dev")
+        info.type = tarfile.CHRTYPE
+        tf.addfile(info)
+    assert _rules(scan_bytes(buf.getvalue(), "a.tar")) == ["SCN-021", "SCN-021"]
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        link = zipfile.ZipInfo("link")
+        link.external_attr = (0o120777 << 16)
+        zf.writestr(link, "/etc/passwd")
+    assert _rules(scan_bytes(zbuf.getvalue(), "a.zip")) == ["SCN-021"]
+    assert _rules(scan_bytes(b"PK\x03\x04" + b"\x00" * 40, "a.zip")) == ["SCN-025"]
+
+
+def test_keras_custom_objects_and_torch_full_model():
+    config = {"class_name": "Functional", "config": {"layers": [
+        {"module": "my_project.layers", "class_name": "Fancy", "config": {}}]}}
+    report = scan_bytes(_zip({"config.json": json.dumps(config).encode(),
+                              "metadata.json": b"{}"}), "m.keras")
+    assert report.format == "keras"
+    assert _rules(report) == ["SCN-031"]
+    buf = io.BytesIO()
+    torch.save(torch.nn.Linear(2, 2), buf)
+    report = scan_bytes(buf.getvalue(), "full.pt")
+    assert report.format == "pytorch-zip"
+    assert report.max_severity is Severity.LOW
+
+
+def test_scan_paths_recurses_and_reports(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "w.safetensors").write_bytes(st_save({"w": torch.zeros(2)}))
+    (tmp_path / "notes.txt").write_bytes(b"hello")
+    (tmp_path / "empty.bin").write_bytes(b"")
+    report = scan_paths([tmp_path])
+    formats = {p.split("/")[-1]: fr.format for fr in report.files for p in [fr.path]}
+    assert formats == {"w.safetensors": "safetensors", "notes.txt": "unknown",
+                       "empty.bin": "unknown"}
+    doc = report.to_dict()
+    assert set(doc) == {"files", "summary"}
+    assert doc["summary"]["files"] == 3 and doc["summary"]["max_severity"] == "info"
+    for fr in doc["files"]:
+        assert {"path", "format", "findings"} <= set(fr)
+        for f in fr["findings"]:
+            assert set(f) == {"severity", "rule", "message", "location"}
+    with pytest.raises(ScanError, match="path not found"):
+        scan_paths([tmp_path / "missing.pt"])
+
+
+def test_legacy_torch_with_large_pickles_is_read_in_full(tmp_path):
+    from aisec.supplychain.scan import scan_file
+
+    state = {f"block{i}.weight": torch.zeros(2) for i in range(3000)}
+    path = tmp_path / "big_legacy.pt"
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    assert path.stat().st_size > 200_000
+    report = scan_file(path)
+    assert report.format == "torch-legacy" and report.findings == []
+
+
+def test_special_files_are_reported_not_opened(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    report = scan_paths([fifo])
+    assert [f.rule for f in report.findings] == ["SCN-091"]
+    assert scan_paths([tmp_path]).files == []  # folders skip special files
