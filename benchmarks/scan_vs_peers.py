@@ -114,8 +114,12 @@ def main() -> int:
     args = ap.parse_args()
 
     tools: dict[str, Verdict] = {"aisec": _aisec}
-    for name, make in (("picklescan", _picklescan), ("modelscan", _modelscan),
-                       ("fickling", _fickling), ("fickling-any", lambda: _fickling(True))):
+    for name, make in (
+        ("picklescan", _picklescan),
+        ("modelscan", _modelscan),
+        ("fickling", _fickling),
+        ("fickling-any", lambda: _fickling(True)),
+    ):
         fn = make()
         if fn is None:
             print(f"{name}: not installed (pip install -e .[bench]); skipped")
@@ -139,13 +143,17 @@ def main() -> int:
                 flagged[tool][s.name] = hit
                 errors[tool] += err
         speed = {tool: _throughput(fn, large, args.repeat) for tool, fn in tools.items()}
-        per_file = {tool: {f.name: _throughput(fn, [f], args.repeat) for f in large}
-                    for tool, fn in tools.items()}
+        per_file = {
+            tool: {f.name: _throughput(fn, [f], args.repeat) for f in large}
+            for tool, fn in tools.items()
+        }
         executed = marker.exists()
 
-    print(f"\ncorpus: {len(hostile)} hostile samples ({len(hostile)} techniques), "
-          f"{len(benign)} benign files, {len(large)} large benign checkpoints of "
-          f"{args.large_mb} MiB (torch zip, safetensors, legacy torch, pickled numpy)\n")
+    print(
+        f"\ncorpus: {len(hostile)} hostile samples ({len(hostile)} techniques), "
+        f"{len(benign)} benign files, {len(large)} large benign checkpoints of "
+        f"{args.large_mb} MiB (torch zip, safetensors, legacy torch, pickled numpy)\n"
+    )
     head = f"{'tool':<12} {'detected':>9} " + " ".join(f"{c[:14]:>14}" for c in categories)
     head += f" {'FP rate':>8} {'errors':>6} {'MB/s':>8} {'vs aisec':>8}"
     print(head)
@@ -163,8 +171,11 @@ def main() -> int:
             per_cat.append(f"{n_hit:>3}/{len(group):<3} {n_hit / len(group):>5.0%}")
         fp = sum(flagged[tool][s.name] for s in benign) / len(benign)
         ratio = speed[tool] / speed["aisec"]
-        print(f"{tool:<12} {det:>9.1%} " + " ".join(f"{x:>14}" for x in per_cat)
-              + f" {fp:>8.1%} {errors[tool]:>6} {speed[tool]:>8.1f} {ratio:>7.2f}x")
+        print(
+            f"{tool:<12} {det:>9.1%} "
+            + " ".join(f"{x:>14}" for x in per_cat)
+            + f" {fp:>8.1%} {errors[tool]:>6} {speed[tool]:>8.1f} {ratio:>7.2f}x"
+        )
     print("\nthroughput per large checkpoint (MB/s; aisec and peers read only what they parse):")
     print(f"{'file':<26}" + "".join(f"{t:>14}" for t in tools))
     for f in large:

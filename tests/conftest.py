@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 # One cache per test session machine-wide, so built-ins train once and tests stay fast.
-os.environ.setdefault("AISEC_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".aisec" / "test-cache"))
+os.environ.setdefault(
+    "AISEC_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".aisec" / "test-cache")
+)
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 

@@ -88,7 +88,9 @@ class SecurityTest(ABC):
             target.spec.check(data.x, data.y, what=f"data {data.name!r}")
 
     @abstractmethod
-    def _run(self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int) -> Result:
+    def _run(
+        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
+    ) -> Result:
         """Do the work; return a Result (its test_id/target/params/seconds are filled in by run)."""
 
     def findings(self, result: Result) -> list[Finding]:

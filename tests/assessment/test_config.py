@@ -11,7 +11,9 @@ from aisec.errors import ConfigError
 
 GOOD = {
     "name": "t",
-    "targets": [{"name": "cnn", "builtin": "digits-cnn", "data": "builtin:digits:test", "limit": 50}],
+    "targets": [
+        {"name": "cnn", "builtin": "digits-cnn", "data": "builtin:digits:test", "limit": 50}
+    ],
     "tests": [{"id": "evasion.pgd", "params": {"eps": 0.1}}],
 }
 
@@ -25,7 +27,9 @@ def test_valid_config_parses() -> None:
 def test_unknown_field_and_bad_values_are_all_reported() -> None:
     bad = {
         "name": "t",
-        "targets": [{"name": "cnn", "builtin": "digits-cnn", "colour": "red", "output_mode": "everything"}],
+        "targets": [
+            {"name": "cnn", "builtin": "digits-cnn", "colour": "red", "output_mode": "everything"}
+        ],
         "tests": [{"id": "evasion.pgd"}],
         "fail_on": "severe",
     }

@@ -88,9 +88,21 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(CONFIG)
     killed_db = tmp_path / "killed.db"
-    cmd = [sys.executable, "-m", "aisec.cli", "assess", str(cfg_path), "--store", str(killed_db),
-           "--out", str(tmp_path / "out1"), "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    cmd = [
+        sys.executable,
+        "-m",
+        "aisec.cli",
+        "assess",
+        str(cfg_path),
+        "--store",
+        str(killed_db),
+        "--out",
+        str(tmp_path / "out1"),
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy()
+    )
     deadline = time.time() + 120
     stored = 0
     while time.time() < deadline and proc.poll() is None:
@@ -103,7 +115,9 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
             if stored >= 2:
                 break
         time.sleep(0.05)
-    assert proc.poll() is None, f"run finished before it could be killed: {proc.stderr.read().decode()[-500:]}"
+    assert proc.poll() is None, (
+        f"run finished before it could be killed: {proc.stderr.read().decode()[-500:]}"
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with sqlite3.connect(killed_db) as c:
@@ -111,11 +125,18 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
         finished = c.execute("SELECT finished FROM runs").fetchone()[0]
     assert kept >= 2 and finished is None  # nothing stored was lost, run is incomplete
 
-    resumed = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
+    resumed = subprocess.run(
+        cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=300
+    )
     assert resumed.returncode in (0, 1), resumed.stderr
-    assert f"{kept} of 6 units already stored" in resumed.stderr or f"{kept} of 5 units already stored" in resumed.stderr
+    assert (
+        f"{kept} of 6 units already stored" in resumed.stderr
+        or f"{kept} of 5 units already stored" in resumed.stderr
+    )
 
     fresh_db = tmp_path / "fresh.db"
     with ResultStore(fresh_db) as store:
         run_assessment(parse_config(__import__("yaml").safe_load(CONFIG)), store, progress=False)
-    assert json.dumps(_comparable(killed_db), sort_keys=True) == json.dumps(_comparable(fresh_db), sort_keys=True)
+    assert json.dumps(_comparable(killed_db), sort_keys=True) == json.dumps(
+        _comparable(fresh_db), sort_keys=True
+    )

@@ -17,7 +17,9 @@ AISEC = [sys.executable, "-m", "aisec.cli"]
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``aisec ARGS`` in a fresh process."""
-    return subprocess.run([*AISEC, *args], capture_output=True, text=True, cwd=cwd, env=os.environ.copy(), timeout=300)
+    return subprocess.run(
+        [*AISEC, *args], capture_output=True, text=True, cwd=cwd, env=os.environ.copy(), timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,8 @@ def outside(tmp_path_factory, digits_cnn, digits_test) -> Path:
     np.savez(d / "nan.npz", x=nan, y=sub.y)
     (d / "bad.yaml").write_text("name: [unclosed\n")
     (d / "badfield.yaml").write_text(
-        "targets:\n  - name: m\n    builtin: digits-cnn\ntests:\n  - id: evasion.pgd\n    params: {eps: 0.1, stpes: 3}\n"
+        "targets:\n  - name: m\n    builtin: digits-cnn\n"
+        "tests:\n  - id: evasion.pgd\n    params: {eps: 0.1, stpes: 3}\n"
     )
     return d
 
@@ -46,11 +49,31 @@ def test_version() -> None:
 
 def test_evade_torchscript_from_outside_the_project(outside: Path) -> None:
     out = outside / "pgd.json"
-    r = run("evade", "--model", "model.pt", "--data", "data.npz", "--attack", "pgd", "--eps", "0.3",
-            "--json", str(out), cwd=outside)
+    r = run(
+        "evade",
+        "--model",
+        "model.pt",
+        "--data",
+        "data.npz",
+        "--attack",
+        "pgd",
+        "--eps",
+        "0.3",
+        "--json",
+        str(out),
+        cwd=outside,
+    )
     assert r.returncode == 0, r.stderr
     doc = json.loads(out.read_text())
-    for key in ("n", "clean_accuracy", "robust_accuracy", "attack_success_rate", "mean_linf", "mean_l2", "seconds"):
+    for key in (
+        "n",
+        "clean_accuracy",
+        "robust_accuracy",
+        "attack_success_rate",
+        "mean_linf",
+        "mean_l2",
+        "seconds",
+    ):
         assert key in doc
     assert doc["n"] == 100 and doc["clean_accuracy"] > 0.9
     assert doc["robust_accuracy"] <= 0.02
@@ -58,8 +81,22 @@ def test_evade_torchscript_from_outside_the_project(outside: Path) -> None:
 
 
 def test_evade_eps_list_gives_a_monotone_curve(outside: Path) -> None:
-    r = run("evade", "--model", "model.pt", "--data", "data.npz", "--attack", "fgsm", "--eps", "0.02,0.1",
-            "--eps", "0.2", "--json", "-", cwd=outside)
+    r = run(
+        "evade",
+        "--model",
+        "model.pt",
+        "--data",
+        "data.npz",
+        "--attack",
+        "fgsm",
+        "--eps",
+        "0.02,0.1",
+        "--eps",
+        "0.2",
+        "--json",
+        "-",
+        cwd=outside,
+    )
     assert r.returncode == 0, r.stderr
     curve = json.loads(r.stdout)["curve"]
     assert [p["eps"] for p in curve] == [0.02, 0.1, 0.2]
@@ -70,14 +107,26 @@ def test_evade_eps_list_gives_a_monotone_curve(outside: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["evade", "--model", "missing.pt", "--data", "data.npz", "--eps", "0.1"], "does not exist"),
-        (["evade", "--model", "model.pt", "--data", "missing.npz", "--eps", "0.1"], "does not exist"),
+        (
+            ["evade", "--model", "missing.pt", "--data", "data.npz", "--eps", "0.1"],
+            "does not exist",
+        ),
+        (
+            ["evade", "--model", "model.pt", "--data", "missing.npz", "--eps", "0.1"],
+            "does not exist",
+        ),
         (["evade", "--model", "model.pt", "--data", "wrong_shape.npz", "--eps", "0.1"], "shape"),
-        (["evade", "--model", "model.pt", "--data", "labels.npz", "--eps", "0.1"], "labels range from 10"),
+        (
+            ["evade", "--model", "model.pt", "--data", "labels.npz", "--eps", "0.1"],
+            "labels range from 10",
+        ),
         (["evade", "--model", "model.pt", "--data", "nan.npz", "--eps", "0.1"], "NaN"),
         (["evade", "--model", "model.pt", "--data", "data.npz", "--eps", "abc"], "not a number"),
         (["evade", "--model", "model.pt", "--data", "data.npz", "--eps", "-1"], "`eps`"),
-        (["evade", "--model", "model.pt", "--data", "data.npz", "--attack", "nope"], "unknown attack"),
+        (
+            ["evade", "--model", "model.pt", "--data", "data.npz", "--attack", "nope"],
+            "unknown attack",
+        ),
         (["assess", "bad.yaml"], "not valid YAML"),
         (["assess", "badfield.yaml"], "unknown parameter `stpes`"),
         (["assess", "nothere.yaml"], "does not exist"),

@@ -14,7 +14,7 @@ from aisec.errors import DataError
 def test_builtin_digits_splits_are_disjoint_and_scaled() -> None:
     train, test = load_builtin("digits:train"), load_builtin("digits:test")
     assert train.x.shape[1:] == (1, 8, 8) and len(train) + len(test) == 1797
-    assert 0.0 <= test.x.min() and test.x.max() <= 1.0
+    assert test.x.min() >= 0.0 and test.x.max() <= 1.0
     assert set(np.unique(test.y)) == set(range(10))
 
 
@@ -54,7 +54,7 @@ def test_object_arrays_are_never_unpickled(tmp_path: Path) -> None:
 def test_corrupt_npz(tmp_path: Path) -> None:
     p = tmp_path / "c.npz"
     p.write_bytes(b"PK\x03\x04 definitely not a zip")
-    with pytest.raises(DataError, match="not a valid .npz"):
+    with pytest.raises(DataError, match=r"not a valid \.npz"):
         load_npz(p)
 
 

@@ -15,7 +15,11 @@ from aisec.targets import Capability, OutputMode, TorchClassifier, require
 def test_builtin_cnn_is_accurate_and_white_box(digits_cnn, digits_test) -> None:
     acc = float(np.mean(digits_cnn.predict_labels(digits_test.x) == digits_test.y))
     assert acc > 0.95
-    assert {Capability.GRADIENTS, Capability.SCORES, Capability.TRAINABLE} <= digits_cnn.capabilities
+    assert {
+        Capability.GRADIENTS,
+        Capability.SCORES,
+        Capability.TRAINABLE,
+    } <= digits_cnn.capabilities
 
 
 def test_builtin_logreg_is_black_box(digits_logreg, digits_test) -> None:
@@ -72,14 +76,18 @@ def test_torchscript_and_factory_round_trip(tmp_path: Path, digits_cnn, digits_t
     torch.jit.save(torch.jit.script(digits_cnn.model), str(ts))
     loaded = TorchClassifier.from_torchscript(ts, input_shape=(1, 8, 8))
     assert loaded.spec.n_classes == 10
-    np.testing.assert_array_equal(loaded.predict_labels(digits_test.x), digits_cnn.predict_labels(digits_test.x))
+    np.testing.assert_array_equal(
+        loaded.predict_labels(digits_test.x), digits_cnn.predict_labels(digits_test.x)
+    )
 
     w = tmp_path / "w.safetensors"
     save_file({k: v.contiguous() for k, v in digits_cnn.model.state_dict().items()}, str(w))
     fac = TorchClassifier.from_factory(
         "aisec.targets.builtin.digits:make_digits_cnn", w, input_shape=(1, 8, 8)
     )
-    np.testing.assert_array_equal(fac.predict_labels(digits_test.x), digits_cnn.predict_labels(digits_test.x))
+    np.testing.assert_array_equal(
+        fac.predict_labels(digits_test.x), digits_cnn.predict_labels(digits_test.x)
+    )
 
 
 def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
@@ -90,8 +98,10 @@ def test_bad_model_files_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
         TorchClassifier.from_torchscript(tmp_path / "none.pt", input_shape=(1, 8, 8))
     with pytest.raises(ModelLoadError, match="not a valid safetensors"):
-        TorchClassifier.from_factory("aisec.targets.builtin.digits:make_digits_cnn", junk, input_shape=(1, 8, 8))
-    with pytest.raises(ModelLoadError, match="package.module:function"):
+        TorchClassifier.from_factory(
+            "aisec.targets.builtin.digits:make_digits_cnn", junk, input_shape=(1, 8, 8)
+        )
+    with pytest.raises(ModelLoadError, match=r"package\.module:function"):
         TorchClassifier.from_factory("nofactory", junk, input_shape=(1, 8, 8))
 
 

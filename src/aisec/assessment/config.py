@@ -26,18 +26,24 @@ class TargetConfig(_Strict):
     name: str = Field(description="Name used in results and reports.")
     builtin: str | None = Field(None, description="Built-in target name, e.g. digits-cnn.")
     torchscript: str | None = Field(None, description="Path of a TorchScript file.")
-    factory: str | None = Field(None, description="`package.module:function` building the nn.Module.")
+    factory: str | None = Field(
+        None, description="`package.module:function` building the nn.Module."
+    )
     weights: str | None = Field(None, description="safetensors weights for `factory`.")
     input_shape: list[int] | None = Field(None, description="Shape of one input, e.g. [1, 8, 8].")
     bounds: tuple[float, float] = Field((0.0, 1.0), description="Valid input range.")
-    n_classes: int | None = Field(None, ge=2, description="Number of classes (inferred if omitted).")
-    output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = Field(
-        None, description="What the deployment reveals; default: the adapter's."
+    n_classes: int | None = Field(
+        None, ge=2, description="Number of classes (inferred if omitted)."
+    )
+    output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = (
+        Field(None, description="What the deployment reveals; default: the adapter's.")
     )
     data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
     label_column: str = Field("label", description="Label column for CSV data.")
     limit: int | None = Field(None, ge=1, description="Evaluate on a seeded subset of this size.")
-    files: list[str] = Field(default_factory=list, description="Model/data files for supply-chain tests.")
+    files: list[str] = Field(
+        default_factory=list, description="Model/data files for supply-chain tests."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
@@ -47,9 +53,13 @@ class TargetConfig(_Strict):
         if self.factory and not self.weights:
             raise ValueError("`factory` needs `weights` (a safetensors file)")
         if (self.torchscript or self.factory) and not self.input_shape:
-            raise ValueError("`input_shape` is required for torchscript/factory models, e.g. [1, 28, 28]")
+            raise ValueError(
+                "`input_shape` is required for torchscript/factory models, e.g. [1, 28, 28]"
+            )
         if self.bounds[0] >= self.bounds[1]:
-            raise ValueError(f"`bounds` must be [low, high] with low < high; got {list(self.bounds)}")
+            raise ValueError(
+                f"`bounds` must be [low, high] with low < high; got {list(self.bounds)}"
+            )
         return self
 
 
@@ -71,7 +81,9 @@ class AssessmentConfig(_Strict):
     targets: list[TargetConfig] = Field(min_length=1)
     tests: list[TestConfig] = Field(min_length=1)
     fail_on: str = "high"
-    sanity_checks: bool = Field(True, description="Add gradient-masking sanity checks for evasion tests.")
+    sanity_checks: bool = Field(
+        True, description="Add gradient-masking sanity checks for evasion tests."
+    )
 
     @field_validator("fail_on")
     @classmethod
@@ -89,7 +101,9 @@ class AssessmentConfig(_Strict):
         for i, test in enumerate(self.tests):
             for name in test.targets or []:
                 if name not in names:
-                    raise ValueError(f"tests[{i}] ({test.id}) names unknown target {name!r}; known: {', '.join(names)}")
+                    raise ValueError(
+                        f"tests[{i}] ({test.id}) names unknown target {name!r}; known: {', '.join(names)}"
+                    )
         return self
 
 
@@ -109,7 +123,9 @@ def _format_error(exc: ValidationError) -> list[str]:
 def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
     """Validate a config mapping, reporting every problem at once."""
     if not isinstance(data, dict):
-        raise ConfigError([f"expected a mapping at the top level, got {type(data).__name__}"], source)
+        raise ConfigError(
+            [f"expected a mapping at the top level, got {type(data).__name__}"], source
+        )
     try:
         config = AssessmentConfig.model_validate(data)
     except ValidationError as exc:
@@ -117,7 +133,11 @@ def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
     from aisec.registry import available_tests
 
     known = available_tests()
-    unknown = [f"tests[{i}].id: unknown test {t.id!r}" for i, t in enumerate(config.tests) if t.id not in known]
+    unknown = [
+        f"tests[{i}].id: unknown test {t.id!r}"
+        for i, t in enumerate(config.tests)
+        if t.id not in known
+    ]
     if unknown:
         unknown.append(f"available tests: {', '.join(known)}")
         raise ConfigError(unknown, source)

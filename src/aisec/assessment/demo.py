@@ -18,35 +18,69 @@ def demo_config_dict(*, quick: bool = False) -> dict[str, Any]:
     have = available_tests()
     targets: list[dict[str, Any]] = [
         {"name": "digits-cnn", "builtin": "digits-cnn", "data": "builtin:digits:test", "limit": n},
-        {"name": "digits-logreg", "builtin": "digits-logreg", "data": "builtin:digits:test", "limit": n},
+        {
+            "name": "digits-logreg",
+            "builtin": "digits-logreg",
+            "data": "builtin:digits:test",
+            "limit": n,
+        },
     ]
     from aisec.targets.builtin import available_targets
 
     signs = "signs-cnn" in available_targets()
     if signs:
-        targets.append({"name": "signs-cnn", "builtin": "signs-cnn", "data": "builtin:signs:test", "limit": n})
+        targets.append(
+            {"name": "signs-cnn", "builtin": "signs-cnn", "data": "builtin:signs:test", "limit": n}
+        )
     tests: list[dict[str, Any]] = [
         {"id": "evasion.fgsm", "params": {"eps": 0.1}, "targets": ["digits-cnn"]},
         {
             "id": "evasion.pgd",
-            "params": {"eps": 0.1, "steps": 40, "restarts": 2, "curve": [0.02, 0.05, 0.1, 0.2, 0.3]},
+            "params": {
+                "eps": 0.1,
+                "steps": 40,
+                "restarts": 2,
+                "curve": [0.02, 0.05, 0.1, 0.2, 0.3],
+            },
             "targets": ["digits-cnn", "digits-logreg"],
         },
     ]
     optional: list[dict[str, Any]] = [
-        {"id": "evasion.ensemble", "params": {"eps": 0.1, "preset": "standard"}, "targets": ["digits-cnn"]},
+        {
+            "id": "evasion.ensemble",
+            "params": {"eps": 0.1, "preset": "standard"},
+            "targets": ["digits-cnn"],
+        },
         {"id": "evasion.deepfool", "params": {"norm": "l2", "eps": 1.0}, "targets": ["digits-cnn"]},
-        {"id": "evasion.square", "params": {"eps": 0.1, "queries": 1000}, "targets": ["digits-logreg"]},
-        {"id": "evasion.hsj", "params": {"eps": 1.0, "norm": "l2", "queries": 1000}, "targets": ["digits-logreg"]},
+        {
+            "id": "evasion.square",
+            "params": {"eps": 0.1, "queries": 1000},
+            "targets": ["digits-logreg"],
+        },
+        {
+            "id": "evasion.hsj",
+            "params": {"eps": 1.0, "norm": "l2", "queries": 1000},
+            "targets": ["digits-logreg"],
+        },
     ]
     if signs:
         optional += [
-            {"id": "evasion.pgd", "params": {"eps": 8 / 255, "steps": 20}, "targets": ["signs-cnn"]},
+            {
+                "id": "evasion.pgd",
+                "params": {"eps": 8 / 255, "steps": 20},
+                "targets": ["signs-cnn"],
+            },
             {"id": "evasion.patch", "params": {}, "targets": ["signs-cnn"]},
             {"id": "evasion.corruptions", "params": {}, "targets": ["signs-cnn", "digits-logreg"]},
         ]
     tests += [t for t in optional if t["id"] in have]
-    config: dict[str, Any] = {"version": 1, "name": "aisec-demo", "seed": 0, "targets": targets, "tests": tests}
+    config: dict[str, Any] = {
+        "version": 1,
+        "name": "aisec-demo",
+        "seed": 0,
+        "targets": targets,
+        "tests": tests,
+    }
     if _profile_available("builtin:demo"):
         config["profile"] = "builtin:demo"
     return config

@@ -53,14 +53,27 @@ def expand(config: AssessmentConfig) -> list[Unit]:
         cls = get_test(test.id)
         for name in test.targets or list(by_name):
             params = dict(test.params)
-            if getattr(cls, "uses_target_files", False) and "paths" not in params and by_name[name].files:
+            if (
+                getattr(cls, "uses_target_files", False)
+                and "paths" not in params
+                and by_name[name].files
+            ):
                 params["paths"] = list(by_name[name].files)
             try:
                 cls(**params).resolved_params()
             except AisecError as exc:
                 problems.append(f"tests[{i}] ({test.id}): {exc}")
                 continue
-            units.append(Unit(unit_key(test.id, params, by_name[name], config.seed), len(units), test.id, params, name, config.seed))
+            units.append(
+                Unit(
+                    unit_key(test.id, params, by_name[name], config.seed),
+                    len(units),
+                    test.id,
+                    params,
+                    name,
+                    config.seed,
+                )
+            )
     if problems:
         raise ConfigError(problems)
     if config.sanity_checks:
@@ -88,5 +101,15 @@ def _sanity_units(
         seen.add(u.target)
         params = {k: v for k, v in u.params.items() if k in ("eps", "norm") and k in allowed}
         key = unit_key("evasion.sanity", params, by_name[u.target], config.seed)
-        out.append(Unit(key, start + len(out), "evasion.sanity", params, u.target, config.seed, automatic=True))
+        out.append(
+            Unit(
+                key,
+                start + len(out),
+                "evasion.sanity",
+                params,
+                u.target,
+                config.seed,
+                automatic=True,
+            )
+        )
     return out

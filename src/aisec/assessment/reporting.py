@@ -48,7 +48,9 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
     )
 
 
-def _threat_sections(profile_ref: str, results: list[Result], findings: list[Finding]) -> dict[str, Any]:
+def _threat_sections(
+    profile_ref: str, results: list[Result], findings: list[Finding]
+) -> dict[str, Any]:
     """Threat model, risk register and Art. 15 evidence from the profile and the evidence."""
     from aisec.threat import ai_act_evidence, build_risk_register, derive_threats, load_profile
     from aisec.threat.render import threat_html_sections, threat_markdown_sections

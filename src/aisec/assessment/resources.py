@@ -16,12 +16,19 @@ def build_target(tc: TargetConfig) -> Target:
         target = builtin_entry(tc.builtin).load()
     elif tc.torchscript:
         target = TorchClassifier.from_torchscript(
-            tc.torchscript, input_shape=tc.input_shape or [], n_classes=tc.n_classes, bounds=tc.bounds
+            tc.torchscript,
+            input_shape=tc.input_shape or [],
+            n_classes=tc.n_classes,
+            bounds=tc.bounds,
         )
     else:
         assert tc.factory and tc.weights
         target = TorchClassifier.from_factory(
-            tc.factory, tc.weights, input_shape=tc.input_shape or [], n_classes=tc.n_classes, bounds=tc.bounds
+            tc.factory,
+            tc.weights,
+            input_shape=tc.input_shape or [],
+            n_classes=tc.n_classes,
+            bounds=tc.bounds,
         )
     target.name = tc.name
     if tc.output_mode:
@@ -36,7 +43,9 @@ def build_data(tc: TargetConfig, seed: int) -> Dataset:
         if not tc.builtin:
             from aisec.errors import ConfigError
 
-            raise ConfigError([f"targets.{tc.name}.data: required for non-built-in targets (.npz or .csv)"])
+            raise ConfigError(
+                [f"targets.{tc.name}.data: required for non-built-in targets (.npz or .csv)"]
+            )
         data = load_builtin(builtin_entry(tc.builtin).dataset + ":test")
     elif ref.startswith("builtin:"):
         data = load_builtin(ref.removeprefix("builtin:"))

@@ -61,7 +61,9 @@ def run_assessment(
     if resume:
         info = store.run(resume)
         if info.config_hash != digest:
-            raise StoreError(f"run {resume!r} was made with a different config; run without --resume")
+            raise StoreError(
+                f"run {resume!r} was made with a different config; run without --resume"
+            )
         run_id, resumed = resume, True
     else:
         info = store.latest_unfinished(digest)
@@ -69,12 +71,16 @@ def run_assessment(
             run_id, resumed = info.run_id, True
         else:
             run_id = new_run_id(config, digest)
-            store.create_run(run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units))
+            store.create_run(
+                run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units)
+            )
     done = store.done_keys(run_id)
     pending = [u for u in units if u.key not in done]
     console = console or Console(stderr=True)
     if resumed:
-        console.print(f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored.")
+        console.print(
+            f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
+        )
 
     targets: dict[str, Target] = {}
     datasets: dict[str, Dataset] = {}
@@ -85,12 +91,16 @@ def run_assessment(
         for tc in config.targets:
             targets[tc.name] = build_target(tc)
             datasets[tc.name] = build_data(tc, config.seed)
-            descriptions.append({**targets[tc.name].describe(), "data": datasets[tc.name].describe()})
+            descriptions.append(
+                {**targets[tc.name].describe(), "data": datasets[tc.name].describe()}
+            )
         context["targets"] = descriptions
         store.set_context(run_id, context)
 
     with _progress(console, enabled=progress) as bar:
-        task = bar.add_task("assessment", total=len(units), completed=len(units) - len(pending), what="")
+        task = bar.add_task(
+            "assessment", total=len(units), completed=len(units) - len(pending), what=""
+        )
         for unit in pending:
             bar.update(task, what=f"{unit.test_id} on {unit.target}")
             if unit.target not in targets:
@@ -110,7 +120,9 @@ def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:
     try:
         return test.run(target, data, seed=unit.seed)
     except CapabilityError as exc:
-        return Result.skipped(unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed)
+        return Result.skipped(
+            unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed
+        )
     except AisecError as exc:
         return Result.error(unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed)
     except Exception as exc:  # an unexpected failure of one unit must not abort the run

@@ -120,13 +120,23 @@ class ResultStore:
             c.execute(
                 "INSERT INTO runs (run_id, name, config_hash, config_json, created, aisec_version, units_total)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, name, config_hash, json.dumps(config, sort_keys=True), utc_now(), aisec_version, units_total),
+                (
+                    run_id,
+                    name,
+                    config_hash,
+                    json.dumps(config, sort_keys=True),
+                    utc_now(),
+                    aisec_version,
+                    units_total,
+                ),
             )
 
     def set_context(self, run_id: str, context: dict[str, Any]) -> None:
         """Store run-level context (target descriptions, threat model) as JSON."""
         with self._tx() as c:
-            c.execute("UPDATE runs SET context_json = ? WHERE run_id = ?", (json.dumps(context), run_id))
+            c.execute(
+                "UPDATE runs SET context_json = ? WHERE run_id = ?", (json.dumps(context), run_id)
+            )
 
     def finish_run(self, run_id: str) -> None:
         """Mark a run finished (every unit stored)."""
@@ -164,7 +174,9 @@ class ResultStore:
     # -- units ---------------------------------------------------------------------------------
     def done_keys(self, run_id: str) -> set[str]:
         """Keys of the units already stored for a run."""
-        rows = self._conn.execute("SELECT unit_key FROM units WHERE run_id = ?", (run_id,)).fetchall()
+        rows = self._conn.execute(
+            "SELECT unit_key FROM units WHERE run_id = ?", (run_id,)
+        ).fetchall()
         return {r[0] for r in rows}
 
     def save_result(self, run_id: str, unit_key: str, position: int, result: Result) -> None:
@@ -190,14 +202,17 @@ class ResultStore:
     def results(self, run_id: str) -> list[tuple[str, Result]]:
         """Stored results of a run in plan order, as ``(unit_key, result)``."""
         rows = self._conn.execute(
-            "SELECT unit_key, result_json, artifacts FROM units WHERE run_id = ? ORDER BY position", (run_id,)
+            "SELECT unit_key, result_json, artifacts FROM units WHERE run_id = ? ORDER BY position",
+            (run_id,),
         ).fetchall()
         out = []
         for key, js, blob in rows:
             try:
                 out.append((key, Result.from_dict(json.loads(js), _unpack_arrays(blob))))
             except (ValueError, KeyError) as exc:
-                raise StoreError(f"stored result {key} of run {run_id} is corrupt ({exc}); re-run it") from None
+                raise StoreError(
+                    f"stored result {key} of run {run_id} is corrupt ({exc}); re-run it"
+                ) from None
         return out
 
 

@@ -62,10 +62,16 @@ def register(app: typer.Typer) -> None:
     def assess(
         config: Path = typer.Argument(..., help="Assessment config (YAML)."),
         out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
-        fail_on: str = typer.Option(None, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."),
-        resume: str = typer.Option(None, "--resume", help="Resume this run id (skips finished units)."),
+        fail_on: str = typer.Option(
+            None, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
+        ),
+        resume: str = typer.Option(
+            None, "--resume", help="Resume this run id (skips finished units)."
+        ),
         store: Path = store_option(),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+        progress: bool = typer.Option(
+            True, "--progress/--no-progress", help="Show a progress bar."
+        ),
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
         code = execute(config, out, store, resume=resume, fail_on=fail_on, progress=progress)

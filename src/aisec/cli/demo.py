@@ -17,11 +17,21 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
         quick: bool = typer.Option(False, "--quick", help="Smaller samples, for a fast look."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+        progress: bool = typer.Option(
+            True, "--progress/--no-progress", help="Show a progress bar."
+        ),
     ) -> None:
         """Profile → threats → plan → attacks → risk register → reports, on built-in targets."""
         from aisec.assessment.demo import demo_config
         from aisec.cli.assess import execute
 
-        execute(None, out, out / "results.db", resume=None, fail_on=None, progress=progress, config=demo_config(quick=quick))
+        execute(
+            None,
+            out,
+            out / "results.db",
+            resume=None,
+            fail_on=None,
+            progress=progress,
+            config=demo_config(quick=quick),
+        )
         raise typer.Exit(0)

@@ -11,7 +11,20 @@ import typer
 from aisec.cli.common import err_console, user_errors
 from aisec.errors import AisecError, ParameterError
 
-ATTACKS = ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "cw", "deepfool", "fab", "square", "hsj", "ensemble", "patch", "corruptions")
+ATTACKS = (
+    "fgsm",
+    "pgd",
+    "apgd-ce",
+    "apgd-dlr",
+    "cw",
+    "deepfool",
+    "fab",
+    "square",
+    "hsj",
+    "ensemble",
+    "patch",
+    "corruptions",
+)
 
 
 def parse_eps(values: list[str] | None) -> list[float]:
@@ -29,11 +42,19 @@ def parse_eps(values: list[str] | None) -> list[float]:
                 else:
                     out.append(float(part))
             except (ValueError, ZeroDivisionError):
-                raise ParameterError("--eps", [f"not a number: {part!r} (use e.g. 0.03 or 8/255)"]) from None
+                raise ParameterError(
+                    "--eps", [f"not a number: {part!r} (use e.g. 0.03 or 8/255)"]
+                ) from None
     return out
 
 
-def load_target(model: str, factory: str | None, data_shape: tuple[int, ...], bounds: tuple[float, float], n_classes: int | None):  # noqa: ANN201
+def load_target(
+    model: str,
+    factory: str | None,
+    data_shape: tuple[int, ...],
+    bounds: tuple[float, float],
+    n_classes: int | None,
+):
     """A target from ``builtin:NAME``, a TorchScript file, or safetensors weights plus ``--factory``."""
     from aisec.targets.builtin import load_builtin_target
     from aisec.targets.torch import TorchClassifier
@@ -41,10 +62,14 @@ def load_target(model: str, factory: str | None, data_shape: tuple[int, ...], bo
     if model.startswith("builtin:"):
         return load_builtin_target(model.removeprefix("builtin:"))
     if factory:
-        return TorchClassifier.from_factory(factory, model, input_shape=data_shape, bounds=bounds, n_classes=n_classes)
+        return TorchClassifier.from_factory(
+            factory, model, input_shape=data_shape, bounds=bounds, n_classes=n_classes
+        )
     if model.endswith(".safetensors"):
         raise AisecError(f"{model} holds weights only; also pass --factory package.module:function")
-    return TorchClassifier.from_torchscript(model, input_shape=data_shape, bounds=bounds, n_classes=n_classes)
+    return TorchClassifier.from_torchscript(
+        model, input_shape=data_shape, bounds=bounds, n_classes=n_classes
+    )
 
 
 def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +86,9 @@ def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[s
         if value is None:
             continue
         if name not in accepted:
-            raise ParameterError(cls.id, [f"--{name.replace('_', '-')} does not apply to this attack"])
+            raise ParameterError(
+                cls.id, [f"--{name.replace('_', '-')} does not apply to this attack"]
+            )
         params[name] = value
     return params
 
@@ -76,7 +103,15 @@ def summary_json(result: Any, seconds: float) -> dict[str, Any]:
         "params": result.params,
         "seconds": seconds,
     }
-    for key in ("n", "clean_accuracy", "robust_accuracy", "attack_success_rate", "mean_linf", "mean_l2", "median_l2"):
+    for key in (
+        "n",
+        "clean_accuracy",
+        "robust_accuracy",
+        "attack_success_rate",
+        "mean_linf",
+        "mean_l2",
+        "median_l2",
+    ):
         out[key] = m.get(key)
     q = m.get("queries")
     if isinstance(q, dict):
@@ -96,22 +131,40 @@ def register(app: typer.Typer) -> None:
     @app.command("evade")
     @user_errors
     def evade(
-        model: str = typer.Option(..., "--model", help="TorchScript file, safetensors weights (with --factory), or builtin:NAME."),
-        data: str = typer.Option(..., "--data", help=".npz with arrays x and y (or .csv, or builtin:NAME[:SPLIT])."),
+        model: str = typer.Option(
+            ...,
+            "--model",
+            help="TorchScript file, safetensors weights (with --factory), or builtin:NAME.",
+        ),
+        data: str = typer.Option(
+            ..., "--data", help=".npz with arrays x and y (or .csv, or builtin:NAME[:SPLIT])."
+        ),
         attack: str = typer.Option("pgd", "--attack", help=f"One of: {', '.join(ATTACKS)}."),
-        eps: list[str] = typer.Option(None, "--eps", help="Budget; several (or comma-separated) give a curve."),
+        eps: list[str] = typer.Option(
+            None, "--eps", help="Budget; several (or comma-separated) give a curve."
+        ),
         norm: str = typer.Option(None, "--norm", help="linf, l2 or l1."),
         steps: int = typer.Option(None, "--steps", help="Iterations."),
         restarts: int = typer.Option(None, "--restarts", help="Random restarts."),
         queries: int = typer.Option(None, "--queries", help="Query budget (black-box attacks)."),
-        targeted: bool = typer.Option(None, "--targeted/--untargeted", help="Targeted attack (random target classes)."),
+        targeted: bool = typer.Option(
+            None, "--targeted/--untargeted", help="Targeted attack (random target classes)."
+        ),
         preset: str = typer.Option(None, "--preset", help="Ensemble preset (standard, fast, ...)."),
         seed: int = typer.Option(0, "--seed", help="Random seed."),
-        factory: str = typer.Option(None, "--factory", help="package.module:function building the model for safetensors weights."),
+        factory: str = typer.Option(
+            None,
+            "--factory",
+            help="package.module:function building the model for safetensors weights.",
+        ),
         bounds: str = typer.Option("0,1", "--bounds", help="Valid input range, 'low,high'."),
-        n_classes: int = typer.Option(None, "--n-classes", help="Number of classes (default: inferred)."),
+        n_classes: int = typer.Option(
+            None, "--n-classes", help="Number of classes (default: inferred)."
+        ),
         limit: int = typer.Option(None, "--limit", help="Attack a seeded subset of this size."),
-        json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here ('-' for stdout)."),
+        json_out: Path = typer.Option(
+            None, "--json", help="Write the result as JSON here ('-' for stdout)."
+        ),
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
         import time
@@ -130,7 +183,14 @@ def register(app: typer.Typer) -> None:
             dataset = dataset.subset(limit, seed=seed)
         target = load_target(model, factory, tuple(dataset.x.shape[1:]), (lo, hi), n_classes)
         cls = get_test(f"evasion.{attack}")
-        options = {"norm": norm, "steps": steps, "restarts": restarts, "queries": queries, "targeted": targeted, "preset": preset}
+        options = {
+            "norm": norm,
+            "steps": steps,
+            "restarts": restarts,
+            "queries": queries,
+            "targeted": targeted,
+            "preset": preset,
+        }
         params = build_params(cls, parse_eps(eps), options)
         start = time.perf_counter()
         result = cls(**params).run(target, dataset, seed=seed)
@@ -157,6 +217,8 @@ def _print(doc: dict[str, Any]) -> None:
     for point in doc.get("curve", []):
         err_console.print(f"  eps={point['eps']:g}: robust accuracy {point['robust_accuracy']:.4f}")
     for stage in doc.get("stages", []):
-        err_console.print(f"  stage {stage.get('attack')}: robust accuracy {f(stage.get('robust_accuracy'))}")
+        err_console.print(
+            f"  stage {stage.get('attack')}: robust accuracy {f(stage.get('robust_accuracy'))}"
+        )
     if doc["status"] != "ok":
         err_console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")

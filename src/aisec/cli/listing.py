@@ -24,17 +24,28 @@ def register(app: typer.Typer) -> None:
         from aisec.targets import available_targets
 
         tests = {k: v.describe() for k, v in available_tests().items()}
-        targets = {k: {"description": v.description, "dataset": v.dataset} for k, v in available_targets().items()}
+        targets = {
+            k: {"description": v.description, "dataset": v.dataset}
+            for k, v in available_targets().items()
+        }
         datasets = available_datasets()
         if as_json:
-            typer.echo(json.dumps({"tests": tests, "targets": targets, "datasets": datasets}, indent=2, default=str))
+            typer.echo(
+                json.dumps(
+                    {"tests": tests, "targets": targets, "datasets": datasets},
+                    indent=2,
+                    default=str,
+                )
+            )
             return
         t = Table(title="Tests")
         for col in ("id", "family", "needs", "threats", "defaults"):
             t.add_column(col)
         for k, d in tests.items():
             defaults = ", ".join(f"{a}={b}" for a, b in d["defaults"].items() if b is not None)
-            t.add_row(k, d["family"], ", ".join(d["requires"]) or "-", ", ".join(d["threats"]), defaults)
+            t.add_row(
+                k, d["family"], ", ".join(d["requires"]) or "-", ", ".join(d["threats"]), defaults
+            )
         out_console.print(t)
         bt = Table(title="Built-in targets")
         bt.add_column("name")

@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         from aisec.report.writer import write_reports
 
         if not store.is_file():
-            raise StoreError(f"no results store at {str(store)!r}; run `aisec assess` first or pass --store")
+            raise StoreError(
+                f"no results store at {str(store)!r}; run `aisec assess` first or pass --store"
+            )
         with ResultStore(store) as st:
             runs = st.runs()
             if list_runs:

@@ -13,8 +13,7 @@ from rich.table import Table
 
 from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, err_console, fail, user_errors
 
-_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan",
-          "info": "dim"}
+_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 class OutputFormat(StrEnum):
@@ -37,8 +36,9 @@ def _table(report: object, console: Console) -> None:
             table.add_row(fr.path, fr.format, "[green]clean[/]", "", "", "")
         for f in fr.findings:
             sev = f.severity.value
-            table.add_row(fr.path, fr.format, f"[{_STYLE[sev]}]{sev}[/]", f.rule, f.title,
-                          f.location)
+            table.add_row(
+                fr.path, fr.format, f"[{_STYLE[sev]}]{sev}[/]", f.rule, f.title, f.location
+            )
     console.print(table)
 
 
@@ -70,8 +70,9 @@ def register(app: typer.Typer) -> None:
         if missing:
             raise fail(f"path not found: {', '.join(missing)}; check the spelling")
         if output is not None and not output.parent.is_dir():
-            raise fail(f"folder {str(output.parent)!r} does not exist; create it or change "
-                       "--output")
+            raise fail(
+                f"folder {str(output.parent)!r} does not exist; create it or change --output"
+            )
         report = scan_paths(paths)
         if output_format is OutputFormat.table:
             if output is not None:
@@ -80,8 +81,11 @@ def register(app: typer.Typer) -> None:
             else:
                 _table(report, err_console)
         else:
-            doc = report.to_dict() if output_format is OutputFormat.json else findings_to_sarif(
-                report.findings, rules_help=rules_help())
+            doc = (
+                report.to_dict()
+                if output_format is OutputFormat.json
+                else findings_to_sarif(report.findings, rules_help=rules_help())
+            )
             text = json.dumps(doc, indent=2)
             if output is not None:
                 output.write_text(text + "\n", encoding="utf-8")

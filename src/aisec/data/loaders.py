@@ -43,7 +43,9 @@ def load_npz(path: str | Path, *, x_key: str = "x", y_key: str = "y") -> Dataset
             ) from None
         raise DataError(f"{p.name} is not a valid .npz file: {exc}") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise DataError(f"{p.name} is not a valid .npz file ({exc}); save it with numpy.savez") from None
+        raise DataError(
+            f"{p.name} is not a valid .npz file ({exc}); save it with numpy.savez"
+        ) from None
     return from_arrays(x, y, name=p.stem, source=str(p))
 
 
@@ -60,7 +62,9 @@ def load_csv(path: str | Path, *, label: str = "label") -> Dataset:
     if not header:
         raise DataError(f"{p.name} is empty; expected a header row and data rows")
     if label not in header:
-        raise DataError(f"{p.name} has no column {label!r} (columns: {', '.join(header[:20])}); pass the label column")
+        raise DataError(
+            f"{p.name} has no column {label!r} (columns: {', '.join(header[:20])}); pass the label column"
+        )
     li = header.index(label)
     feats, labels = [], []
     for lineno, row in enumerate(rows, start=2):
@@ -72,7 +76,9 @@ def load_csv(path: str | Path, *, label: str = "label") -> Dataset:
             labels.append(int(float(row[li])))
             feats.append([float(v) for i, v in enumerate(row) if i != li])
         except ValueError:
-            raise DataError(f"{p.name} line {lineno}: non-numeric value; encode categorical columns first") from None
+            raise DataError(
+                f"{p.name} line {lineno}: non-numeric value; encode categorical columns first"
+            ) from None
     if not feats:
         raise DataError(f"{p.name} has a header but no data rows")
     return from_arrays(np.asarray(feats), np.asarray(labels), name=p.stem, source=str(p))
@@ -84,7 +90,9 @@ def from_arrays(x: np.ndarray, y: np.ndarray, *, name: str = "data", source: str
         raise DataError(f"{name}: x must be numeric; got dtype {np.asarray(x).dtype}")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
-        raise DataError(f"{name}: labels look one-hot encoded {y.shape}; pass class indices (argmax)")
+        raise DataError(
+            f"{name}: labels look one-hot encoded {y.shape}; pass class indices (argmax)"
+        )
     y = y.reshape(-1) if y.ndim == 2 else y
     if np.issubdtype(y.dtype, np.floating):
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
@@ -92,7 +100,9 @@ def from_arrays(x: np.ndarray, y: np.ndarray, *, name: str = "data", source: str
         y = y.astype(np.int64)
     elif not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{name}: labels must be integers; got dtype {y.dtype}")
-    return Dataset(np.asarray(x, dtype=np.float32), y.astype(np.int64), name=name, meta={"source": source})
+    return Dataset(
+        np.asarray(x, dtype=np.float32), y.astype(np.int64), name=name, meta={"source": source}
+    )
 
 
 def load_data(path: str | Path, *, label: str = "label") -> Dataset:
@@ -107,4 +117,6 @@ def load_data(path: str | Path, *, label: str = "label") -> Dataset:
         return load_npz(s)
     if suffix == ".csv":
         return load_csv(s, label=label)
-    raise DataError(f"unsupported data file {s!r}; use .npz (arrays x, y) or .csv (with a label column)")
+    raise DataError(
+        f"unsupported data file {s!r}; use .npz (arrays x, y) or .csv (with a label column)"
+    )

@@ -71,7 +71,9 @@ def check_inputs(
         raise DataError(f"{what} must be numeric; got dtype {x.dtype}")
     if not np.all(np.isfinite(x)):
         bad = int(np.sum(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
-        raise DataError(f"{what} contain NaN or infinite values in {bad} sample(s); clean them first")
+        raise DataError(
+            f"{what} contain NaN or infinite values in {bad} sample(s); clean them first"
+        )
     lo, hi = spec.bounds
     tol = 1e-5 * max(1.0, hi - lo)
     if x.size and (float(x.min()) < lo - tol or float(x.max()) > hi + tol):
@@ -81,7 +83,9 @@ def check_inputs(
         )
     if y is not None:
         if y.shape != (len(x),):
-            raise DataError(f"labels have shape {tuple(y.shape)}; expected ({len(x)},), one per input")
+            raise DataError(
+                f"labels have shape {tuple(y.shape)}; expected ({len(x)},), one per input"
+            )
         if not np.issubdtype(y.dtype, np.integer):
             raise DataError(f"labels must be integers; got dtype {y.dtype}")
         if y.size and (int(y.min()) < 0 or int(y.max()) >= spec.n_classes):
@@ -142,7 +146,9 @@ def require(target: Target, needed: Iterable[Capability], what: str) -> None:
         )
 
 
-def capabilities_for(mode: OutputMode, *, differentiable: bool, trainable: bool) -> frozenset[Capability]:
+def capabilities_for(
+    mode: OutputMode, *, differentiable: bool, trainable: bool
+) -> frozenset[Capability]:
     """Capabilities implied by an output mode and what the adapter can do."""
     caps = {Capability.LABELS}
     if mode is not OutputMode.LABEL_ONLY:

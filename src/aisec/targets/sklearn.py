@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from aisec.errors import TargetError
-from aisec.targets.base import Capability, InputSpec, OutputMode, capabilities_for, check_inputs, shape_output
+from aisec.targets.base import (
+    Capability,
+    InputSpec,
+    OutputMode,
+    capabilities_for,
+    check_inputs,
+    shape_output,
+)
 from aisec.targets.recipes import TrainingRecipe
 from aisec.targets.torch import QueryCounter
 
@@ -49,7 +56,9 @@ class SklearnClassifier:
     @property
     def capabilities(self) -> frozenset[Capability]:
         """Scores (unless label-only) and labels; never gradients."""
-        return capabilities_for(self.output_mode, differentiable=False, trainable=self.recipe is not None)
+        return capabilities_for(
+            self.output_mode, differentiable=False, trainable=self.recipe is not None
+        )
 
     @property
     def queries(self) -> int:

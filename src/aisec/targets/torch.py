@@ -78,7 +78,9 @@ class TorchClassifier:
     @property
     def capabilities(self) -> frozenset[Capability]:
         """Gradients and scores unless the output mode hides them."""
-        return capabilities_for(self.output_mode, differentiable=True, trainable=self.recipe is not None)
+        return capabilities_for(
+            self.output_mode, differentiable=True, trainable=self.recipe is not None
+        )
 
     @property
     def queries(self) -> int:
@@ -101,8 +103,12 @@ class TorchClassifier:
         import torch
 
         with torch.no_grad():
-            parts = [self.logits(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-        return torch.cat(parts) if parts else torch.empty(0, self.spec.n_classes, device=self.device)
+            parts = [
+                self.logits(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)
+            ]
+        return (
+            torch.cat(parts) if parts else torch.empty(0, self.spec.n_classes, device=self.device)
+        )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Scores or labels for a numpy batch, as the output mode reveals."""
@@ -185,7 +191,13 @@ class TorchClassifier:
                 f"weights {weights} do not fit the model built by {factory}: {first}"
             ) from None
         return cls._with_inferred_classes(
-            model, input_shape, n_classes, bounds, name or factory.split(":")[-1], str(weights), **kwargs
+            model,
+            input_shape,
+            n_classes,
+            bounds,
+            name or factory.split(":")[-1],
+            str(weights),
+            **kwargs,
         )
 
     @classmethod
@@ -216,7 +228,9 @@ class TorchClassifier:
                     f"model {name!r} returned shape {tuple(out.shape)}; a classifier must return (N, classes)"
                 )
             n_classes = int(out.shape[1])
-        spec = InputSpec(shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds)
+        spec = InputSpec(
+            shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds
+        )
         return cls(model=model, spec=spec, name=name, source=source, **kwargs)
 
 

@@ -10,8 +10,12 @@ from aisec.supplychain.scan import scan_file, scan_paths
 def test_corpus_has_thirty_distinct_hostile_techniques(corpus):
     hostile = [s for s in corpus.samples if s.malicious]
     assert len({s.technique for s in hostile}) >= 30
-    assert {s.category for s in hostile} >= {"code-execution", "archive", "corrupt-header",
-                                             "config-code"}
+    assert {s.category for s in hostile} >= {
+        "code-execution",
+        "archive",
+        "corrupt-header",
+        "config-code",
+    }
     assert len([s for s in corpus.samples if not s.malicious]) >= 15
 
 
@@ -45,8 +49,11 @@ def test_code_execution_samples_are_critical_and_located(corpus):
     by_path = {fr.path: fr for fr in report.files}
     for s in corpus.samples:
         fr = by_path[str(corpus.folder / s.name)]
-        if s.malicious and s.category == "code-execution" and "EXT1" not in s.technique and (
-            "no list" not in s.technique and "cut before" not in s.technique
+        if (
+            s.malicious
+            and s.category == "code-execution"
+            and "EXT1" not in s.technique
+            and ("no list" not in s.technique and "cut before" not in s.technique)
         ):
             assert fr.max_severity is Severity.CRITICAL, (s.name, fr.findings)
         for f in fr.findings:
@@ -69,7 +76,8 @@ def test_specific_techniques_resolve_the_real_callable(corpus):
     assert "os.system" in rules_and_titles("concat_names.pkl")
     assert "SCN-005" in rules_and_titles("nested_pickle_loads.pkl")
     assert "nested pickle" in " ".join(
-        f.location for f in scan_file(corpus.folder / "nested_pickle_loads.pkl").findings)
+        f.location for f in scan_file(corpus.folder / "nested_pickle_loads.pkl").findings
+    )
     assert "SCN-092" in rules_and_titles("disguised.safetensors")
     assert "SCN-011" in rules_and_titles("second_pickle.pkl")
     located = scan_file(corpus.folder / "torch_renamed_folder.pt").findings

@@ -48,9 +48,11 @@ def test_numpy_headers():
 def test_gguf_template_review_and_parse():
     safe = gguf_file("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}")
     assert scan_bytes(safe, "m.gguf").findings == []
-    for template in ["{{ self.__init__.__globals__['os'] }}",
-                     "{{ x.mro() }}",
-                     "{{ ''['\\x5f\\x5fclass\\x5f\\x5f'] }}"]:
+    for template in [
+        "{{ self.__init__.__globals__['os'] }}",
+        "{{ x.mro() }}",
+        "{{ ''['\\x5f\\x5fclass\\x5f\\x5f'] }}",
+    ]:
         report = scan_bytes(gguf_file(template), "m.gguf")
         assert report.max_severity is Severity.CRITICAL, template
     assert _rules(scan_bytes(gguf_file("{% for %}"), "m.gguf")) == ["SCN-062"]
@@ -94,17 +96,22 @@ def test_archive_limits_links_and_depth():
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w") as zf:
         link = zipfile.ZipInfo("link")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     assert _rules(scan_bytes(zbuf.getvalue(), "a.zip")) == ["SCN-021"]
     assert _rules(scan_bytes(b"PK\x03\x04" + b"\x00" * 40, "a.zip")) == ["SCN-025"]
 
 
 def test_keras_custom_objects_and_torch_full_model():
-    config = {"class_name": "Functional", "config": {"layers": [
-        {"module": "my_project.layers", "class_name": "Fancy", "config": {}}]}}
-    report = scan_bytes(_zip({"config.json": json.dumps(config).encode(),
-                              "metadata.json": b"{}"}), "m.keras")
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "layers": [{"module": "my_project.layers", "class_name": "Fancy", "config": {}}]
+        },
+    }
+    report = scan_bytes(
+        _zip({"config.json": json.dumps(config).encode(), "metadata.json": b"{}"}), "m.keras"
+    )
     assert report.format == "keras"
     assert _rules(report) == ["SCN-031"]
     buf = io.BytesIO()
@@ -121,8 +128,11 @@ def test_scan_paths_recurses_and_reports(tmp_path):
     (tmp_path / "empty.bin").write_bytes(b"")
     report = scan_paths([tmp_path])
     formats = {p.split("/")[-1]: fr.format for fr in report.files for p in [fr.path]}
-    assert formats == {"w.safetensors": "safetensors", "notes.txt": "unknown",
-                       "empty.bin": "unknown"}
+    assert formats == {
+        "w.safetensors": "safetensors",
+        "notes.txt": "unknown",
+        "empty.bin": "unknown",
+    }
     doc = report.to_dict()
     assert set(doc) == {"files", "summary"}
     assert doc["summary"]["files"] == 3 and doc["summary"]["max_severity"] == "info"

@@ -50,14 +50,17 @@ def _seeds() -> list[tuple[str, bytes]]:
         ("m.keras", zbuf.getvalue()),
         ("m.tar", tarbuf.getvalue()),
         ("m.pkl.gz", gzip.compress(pickle.dumps({"k": [1.5, "v"]}))),
-        *((f"p{p}.pkl", pickle.dumps({"x": [1, (2, 3)], "y": b"z"}, protocol=p))
-          for p in range(6)),
+        *((f"p{p}.pkl", pickle.dumps({"x": [1, (2, 3)], "y": b"z"}, protocol=p)) for p in range(6)),
     ]
 
 
 SEEDS = _seeds()
-_FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _check(data: bytes, name: str) -> None:
@@ -69,19 +72,35 @@ def _check(data: bytes, name: str) -> None:
 
 
 @_FUZZ
-@given(data=st.binary(max_size=2048),
-       name=st.sampled_from(["a.pkl", "b.pt", "c.npy", "d.onnx", "e.safetensors", "f.gguf",
-                             "g.h5", "h.zip", "i.bin"]))
+@given(
+    data=st.binary(max_size=2048),
+    name=st.sampled_from(
+        ["a.pkl", "b.pt", "c.npy", "d.onnx", "e.safetensors", "f.gguf", "g.h5", "h.zip", "i.bin"]
+    ),
+)
 def test_random_bytes(data, name):
     _check(data, name)
 
 
 @_FUZZ
 @given(
-    magic=st.sampled_from([b"\x80\x04", b"\x80\x02", b"PK\x03\x04", b"\x93NUMPY\x01\x00",
-                           b"GGUF\x03\x00\x00\x00", b"\x89HDF\r\n\x1a\n", b"\x1f\x8b",
-                           b"BZh", b"\xfd7zXZ\x00", b"\x08\x08\x12", b"(c", b"x\x9c",
-                           b"\x10\x00\x00\x00\x00\x00\x00\x00{"]),
+    magic=st.sampled_from(
+        [
+            b"\x80\x04",
+            b"\x80\x02",
+            b"PK\x03\x04",
+            b"\x93NUMPY\x01\x00",
+            b"GGUF\x03\x00\x00\x00",
+            b"\x89HDF\r\n\x1a\n",
+            b"\x1f\x8b",
+            b"BZh",
+            b"\xfd7zXZ\x00",
+            b"\x08\x08\x12",
+            b"(c",
+            b"x\x9c",
+            b"\x10\x00\x00\x00\x00\x00\x00\x00{",
+        ]
+    ),
     rest=st.binary(max_size=1024),
 )
 def test_magic_prefixed_garbage(magic, rest):

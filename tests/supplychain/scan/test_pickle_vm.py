@@ -24,11 +24,22 @@ _BENIGN = {
     "containers": ((), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), [], {}, {1: 2}, {"a": [1, {2}]}),
     "sets": [set(), {1, 2}, frozenset(), frozenset({"a"})],
     "misc": [None, True, False, bytearray(b"ab"), complex(1, 2), slice(1, 5, 2), range(3)],
-    "stdlib": [collections.OrderedDict(a=1), collections.Counter("abca"),
-               collections.deque([1, 2]), datetime.datetime(2024, 1, 2, 3, 4, 5),
-               datetime.date(2020, 1, 1), datetime.timedelta(days=3), decimal.Decimal("1.5")],
-    "numpy": [np.arange(12, dtype=np.float32).reshape(3, 4), np.float64(1.5), np.int8(3),
-              np.dtype("<U5"), np.array(["a", "bc"])],
+    "stdlib": [
+        collections.OrderedDict(a=1),
+        collections.Counter("abca"),
+        collections.deque([1, 2]),
+        datetime.datetime(2024, 1, 2, 3, 4, 5),
+        datetime.date(2020, 1, 1),
+        datetime.timedelta(days=3),
+        decimal.Decimal("1.5"),
+    ],
+    "numpy": [
+        np.arange(12, dtype=np.float32).reshape(3, 4),
+        np.float64(1.5),
+        np.int8(3),
+        np.dtype("<U5"),
+        np.array(["a", "bc"]),
+    ],
 }
 
 
@@ -45,8 +56,9 @@ def test_real_benign_pickles_of_every_protocol_are_clean(protocol):
 
 def test_protocol5_out_of_band_buffers_parse():
     buffers: list[pickle.PickleBuffer] = []
-    data = pickle.dumps(pickle.PickleBuffer(bytearray(b"abc")), protocol=5,
-                        buffer_callback=buffers.append)
+    data = pickle.dumps(
+        pickle.PickleBuffer(bytearray(b"abc")), protocol=5, buffer_callback=buffers.append
+    )
     assert scan_bytes(data, "b.pkl").findings == []
 
 
@@ -70,13 +82,21 @@ def test_allowlist_leads_and_denylist_covers_advisories():
     assert classify("torch._utils", "_rebuild_tensor_v2") is Verdict.SAFE
     assert classify("collections", "OrderedDict") is Verdict.SAFE
     assert classify("numpy.core.multiarray", "_reconstruct") is Verdict.SAFE
-    for module, name in [("cProfile", "run"), ("idlelib.pyshell", "main"),
-                         ("ensurepip", "_run_pip"),
-                         ("asyncio.subprocess", "create_subprocess_shell"),
-                         ("torch.hub", "load"), ("torch", "load"), ("numpy", "load"),
-                         ("builtins", "getattr"), ("importlib", "import_module"),
-                         ("shutil", "rmtree"), ("socket", "create_connection"),
-                         ("torch.serialization", "pickle.loads"), ("builtins", "dict.__class__")]:
+    for module, name in [
+        ("cProfile", "run"),
+        ("idlelib.pyshell", "main"),
+        ("ensurepip", "_run_pip"),
+        ("asyncio.subprocess", "create_subprocess_shell"),
+        ("torch.hub", "load"),
+        ("torch", "load"),
+        ("numpy", "load"),
+        ("builtins", "getattr"),
+        ("importlib", "import_module"),
+        ("shutil", "rmtree"),
+        ("socket", "create_connection"),
+        ("torch.serialization", "pickle.loads"),
+        ("builtins", "dict.__class__"),
+    ]:
         assert classify(module, name) is Verdict.DANGEROUS, (module, name)
     assert classify("mypkg.helpers", "run") is Verdict.UNKNOWN
     assert classify("builtins", "map") is Verdict.UNKNOWN
@@ -120,7 +140,7 @@ def test_limits_stop_hostile_streams_quickly():
 
 def test_stack_global_on_computed_value_is_unresolvable():
     # STACK_GLOBAL whose module is the result of a call that cannot be folded.
-    stream = (b"\x80\x04\x8c\x08builtins\x8c\x03str\x93(K\x01tR\x8c\x06system\x93.")
+    stream = b"\x80\x04\x8c\x08builtins\x8c\x03str\x93(K\x01tR\x8c\x06system\x93."
     rules = [f.rule for f in scan_bytes(stream, "x.pkl").findings]
     assert "SCN-004" in rules
 

@@ -23,28 +23,36 @@ SCAN_JSON_SCHEMA = {
     "type": "object",
     "required": ["files", "summary"],
     "properties": {
-        "files": {"type": "array", "items": {
-            "type": "object",
-            "required": ["path", "format", "findings"],
-            "properties": {
-                "path": {"type": "string"},
-                "format": {"type": "string"},
-                "size": {"type": "integer"},
-                "findings": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["severity", "rule", "message", "location"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "severity": {"enum": ["info", "low", "medium", "high", "critical"]},
-                        "rule": {"type": "string", "pattern": "^SCN-[0-9]{3}$"},
-                        "message": {"type": "string"},
-                        "location": {"type": "string"},
+        "files": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "format", "findings"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "format": {"type": "string"},
+                    "size": {"type": "integer"},
+                    "findings": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["severity", "rule", "message", "location"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "severity": {"enum": ["info", "low", "medium", "high", "critical"]},
+                                "rule": {"type": "string", "pattern": "^SCN-[0-9]{3}$"},
+                                "message": {"type": "string"},
+                                "location": {"type": "string"},
+                            },
+                        },
                     },
-                }},
+                },
             },
-        }},
-        "summary": {"type": "object",
-                    "required": ["files", "findings", "max_severity", "by_severity"]},
+        },
+        "summary": {
+            "type": "object",
+            "required": ["files", "findings", "max_severity", "by_severity"],
+        },
     },
 }
 
@@ -122,10 +130,22 @@ def test_sarif_output_validates_against_the_official_schema(models: Path):
 
 def test_findings_to_sarif_handles_other_families_and_odd_paths():
     findings = [
-        Finding(id="EVA-001:x", rule="EVA-001", title="Model is not robust", severity=Severity.HIGH,
-                target="digits cnn", threats=("evasion-digital",)),
-        Finding(id="SCN-010:y", rule="SCN-010", title="malformed", severity=Severity.MEDIUM,
-                target="/abs/path with space/m.pkl", location="offset 12"),
+        Finding(
+            id="EVA-001:x",
+            rule="EVA-001",
+            title="Model is not robust",
+            severity=Severity.HIGH,
+            target="digits cnn",
+            threats=("evasion-digital",),
+        ),
+        Finding(
+            id="SCN-010:y",
+            rule="SCN-010",
+            title="malformed",
+            severity=Severity.MEDIUM,
+            target="/abs/path with space/m.pkl",
+            location="offset 12",
+        ),
     ]
     log = findings_to_sarif(findings, tool_name="aisec-assess")
     assert list(_sarif_validator().iter_errors(log)) == []

@@ -110,7 +110,9 @@ class EvasionAttack(Attack):
         raise NotImplementedError
 
     # ----------------------------------------------------------------------------------------
-    def _run(self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int) -> Result:
+    def _run(
+        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
+    ) -> Result:
         assert data is not None
         x = torch.as_tensor(data.x)
         y = torch.as_tensor(data.y)
@@ -122,7 +124,9 @@ class EvasionAttack(Attack):
             correct &= (y_target != y).numpy()
 
         budget = params.get("eps")
-        eps_list = sorted(set(params.get("curve") or []) | ({budget} if budget is not None else set()))
+        eps_list = sorted(
+            set(params.get("curve") or []) | ({budget} if budget is not None else set())
+        )
         if not eps_list:
             eps_list = [None]  # minimum-norm attack without a budget
         gen = torch.Generator().manual_seed(seed)
@@ -161,11 +165,15 @@ class EvasionAttack(Attack):
                     # every point's first found adversarial, kept for the minimal-norm statistics
                     found_adv[active] = cand
             if eps is not None:
-                curve.append({"eps": float(eps), "robust_accuracy": float(np.mean(correct & ~broken))})
+                curve.append(
+                    {"eps": float(eps), "robust_accuracy": float(np.mean(correct & ~broken))}
+                )
             if budget is not None and eps == budget:
                 success_at_budget = broken.copy()
         success = success_at_budget if budget is not None else broken
-        return self._package(data, x_adv, found_adv, correct, success, queries, curve, extra, params)
+        return self._package(
+            data, x_adv, found_adv, correct, success, queries, curve, extra, params
+        )
 
     # ----------------------------------------------------------------------------------------
     def _choose_targets(
@@ -268,7 +276,9 @@ class EvasionAttack(Attack):
             per_sample["minimal_norm"] = found[params["norm"]]
         if queries.any():
             per_sample["queries"] = queries
-        artifacts = {"x_adv": xa.astype(np.float32)} if params.get("keep_adversarials", True) else {}
+        artifacts = (
+            {"x_adv": xa.astype(np.float32)} if params.get("keep_adversarials", True) else {}
+        )
         return partial_result(metrics, per_sample, artifacts)
 
     # ----------------------------------------------------------------------------------------

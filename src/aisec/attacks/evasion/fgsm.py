@@ -6,7 +6,13 @@ from typing import ClassVar
 
 import torch
 
-from aisec.attacks.evasion.base import AttackContext, EvasionAttack, Perturbation, merged_constraints, merged_defaults
+from aisec.attacks.evasion.base import (
+    AttackContext,
+    EvasionAttack,
+    Perturbation,
+    merged_constraints,
+    merged_defaults,
+)
 from aisec.attacks.evasion.gradients import ascent_step, loss_and_grad
 from aisec.registry import register
 from aisec.targets.base import Capability

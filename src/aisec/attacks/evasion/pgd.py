@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.base import AttackContext, EvasionAttack, Perturbation, merged_constraints, merged_defaults
+from aisec.attacks.evasion.base import (
+    AttackContext,
+    EvasionAttack,
+    Perturbation,
+    merged_constraints,
+    merged_defaults,
+)
 from aisec.attacks.evasion.gradients import ascent_step, loss_and_grad, project, random_start
 from aisec.params import Boolean, Interval, OptionalOf
 from aisec.registry import register
@@ -66,7 +72,7 @@ class PGD(EvasionAttack):
 
 
 def pgd_run(
-    target,  # noqa: ANN001 - a TorchClassifier
+    target,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None,

@@ -41,8 +41,7 @@ class FileReport:
     @property
     def max_severity(self) -> Severity | None:
         """Highest severity among the findings, or None."""
-        return max((f.severity for f in self.findings), default=None,
-                   key=lambda s: s.rank)
+        return max((f.severity for f in self.findings), default=None, key=lambda s: s.rank)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form used by ``aisec scan --format json``."""
@@ -51,8 +50,12 @@ class FileReport:
             "format": self.format,
             "size": self.size,
             "findings": [
-                {"severity": f.severity.value, "rule": f.rule, "message": f.title,
-                 "location": f.location}
+                {
+                    "severity": f.severity.value,
+                    "rule": f.rule,
+                    "message": f.title,
+                    "location": f.location,
+                }
                 for f in self.findings
             ],
         }
@@ -108,9 +111,12 @@ class _Scan:
             kind = fmt.PICKLE
         ext = os.path.splitext(name.lower())[1]
         expected = fmt.SAFE_EXTENSIONS.get(ext)
-        if expected and kind != expected and kind in (fmt.PICKLE, fmt.TORCH_LEGACY, fmt.ZIP,
-                                                      fmt.NUMPY) and not (
-                ext == ".keras" and kind == fmt.ZIP):
+        if (
+            expected
+            and kind != expected
+            and kind in (fmt.PICKLE, fmt.TORCH_LEGACY, fmt.ZIP, fmt.NUMPY)
+            and not (ext == ".keras" and kind == fmt.ZIP)
+        ):
             col.add("SCN-092", f"{ext} file holds {kind} content", "file", format=kind)
         if kind in (fmt.ZIP, fmt.TAR, fmt.GZIP, fmt.BZIP2, fmt.XZ, fmt.LZMA, fmt.ZLIB) and (
             depth > self.limits.max_depth
@@ -147,7 +153,8 @@ class _Scan:
             scan_onnx(data, col)
         elif kind == fmt.JSON:
             if len(data) <= self.limits.max_text_bytes and b'"class_name"' in bytes(
-                    data[: self.limits.max_text_bytes]):
+                data[: self.limits.max_text_bytes]
+            ):
                 scan_keras_json(bytes(data), col, "config")
         else:
             col.add("SCN-090", "format not recognised; not analysed", "file")
@@ -173,8 +180,9 @@ class _Scan:
                 return
 
 
-def _scan_buffer(data: memoryview, name: str, size: int, limits: ScanLimits,
-                 base_dir: Path | None) -> FileReport:
+def _scan_buffer(
+    data: memoryview, name: str, size: int, limits: ScanLimits, base_dir: Path | None
+) -> FileReport:
     col = Collector(name)
     scan = _Scan(limits, base_dir)
     try:
@@ -186,8 +194,11 @@ def _scan_buffer(data: memoryview, name: str, size: int, limits: ScanLimits,
         col.add("SCN-013", "analysis stopped: out of memory", "file")
         kind = "unknown"
     except Exception as exc:  # the scanner must never crash on hostile input
-        col.add("SCN-091", f"file could not be analysed ({type(exc).__name__}: "
-                f"{str(exc)[:120]})", "file")
+        col.add(
+            "SCN-091",
+            f"file could not be analysed ({type(exc).__name__}: {str(exc)[:120]})",
+            "file",
+        )
         kind = "unknown"
     return FileReport(path=name, format=kind, size=size, findings=col.findings)
 
@@ -221,7 +232,8 @@ def scan_file(path: Path, limits: ScanLimits | None = None) -> FileReport:
                 data = head + fh.read(_READ_WHOLE - len(head))
                 report = _scan_buffer(memoryview(data), name, size, limits, path.parent)
                 if len(data) == size or not any(
-                        f.rule in ("SCN-010", "SCN-013") for f in report.findings):
+                    f.rule in ("SCN-010", "SCN-013") for f in report.findings
+                ):
                     return report
             mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
@@ -238,14 +250,16 @@ def scan_file(path: Path, limits: ScanLimits | None = None) -> FileReport:
             mm.close()
 
 
-def _scan_safetensors_file(header: bytes, name: str, size: int,
-                           limits: ScanLimits) -> FileReport:
+def _scan_safetensors_file(header: bytes, name: str, size: int, limits: ScanLimits) -> FileReport:
     col = Collector(name)
     try:
         scan_safetensors(header, col, limits, size=size)
     except Exception as exc:  # the scanner must never crash on hostile input
-        col.add("SCN-091", f"file could not be analysed ({type(exc).__name__}: "
-                f"{str(exc)[:120]})", "file")
+        col.add(
+            "SCN-091",
+            f"file could not be analysed ({type(exc).__name__}: {str(exc)[:120]})",
+            "file",
+        )
     return FileReport(path=name, format=fmt.SAFETENSORS, size=size, findings=col.findings)
 
 
@@ -273,6 +287,5 @@ def scan_paths(paths: Iterable[Path | str], limits: ScanLimits | None = None) ->
         else:  # FIFOs and devices would block or never end: report instead of opening
             col = Collector(str(p))
             col.add("SCN-091", "not a regular file (device, FIFO or socket); not read", "file")
-            reports.append(FileReport(path=str(p), format="unknown", size=0,
-                                      findings=col.findings))
+            reports.append(FileReport(path=str(p), format="unknown", size=0, findings=col.findings))
     return ScanReport(files=reports)

@@ -148,35 +148,41 @@ def _member(
 def _zip_kind(names: list[str]) -> str:
     if any(re.fullmatch(r"[^/]+/data\.pkl", n) for n in names) or "data.pkl" in names:
         return "torch"
-    if "config.json" in names and ("metadata.json" in names or any(
-            n.endswith(".weights.h5") for n in names)):
+    if "config.json" in names and (
+        "metadata.json" in names or any(n.endswith(".weights.h5") for n in names)
+    ):
         return "keras"
     if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
         return "npz"
     return "zip"
 
 
-def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
-             depth: int) -> str:
+def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget, depth: int) -> str:
     """Analyse a zip archive; returns its refined format (pytorch-zip, keras, npz, zip)."""
     limits = budget.limits
     try:
         zf = zipfile.ZipFile(BufferReader(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
-            NotImplementedError, RuntimeError, UnicodeDecodeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        UnicodeDecodeError,
+    ) as exc:
         col.add("SCN-025", f"corrupt zip archive: {str(exc)[:120]}", "archive")
         return "zip"
     names = [i.filename for i in infos]
     kind = _zip_kind(names)
     if len(infos) > limits.max_members:
-        col.add("SCN-023", f"zip archive has {len(infos)} members", "archive",
-                members=len(infos))
+        col.add("SCN-023", f"zip archive has {len(infos)} members", "archive", members=len(infos))
         infos = infos[: limits.max_members]
     dupes = [n for n, c in Counter(names).items() if c > 1]
     if dupes:
-        col.add("SCN-026", f"zip archive has duplicate members: {', '.join(dupes[:5])}",
-                "archive")
+        col.add("SCN-026", f"zip archive has duplicate members: {', '.join(dupes[:5])}", "archive")
     for info in infos:
         name = info.filename
         if unsafe_member_name(name):
@@ -191,23 +197,43 @@ def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
         if info.file_size > limits.max_member_bytes or (
             info.file_size >= limits.bomb_min_bytes and ratio > limits.max_ratio
         ):
-            col.add("SCN-022", f"zip member {name!r} inflates to {info.file_size} bytes "
-                    f"(ratio {ratio:.0f})", name, size=info.file_size, ratio=round(ratio, 1))
+            col.add(
+                "SCN-022",
+                f"zip member {name!r} inflates to {info.file_size} bytes (ratio {ratio:.0f})",
+                name,
+                size=info.file_size,
+                ratio=round(ratio, 1),
+            )
             continue
         if depth + 1 > limits.max_depth:
             col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
             continue
         try:
-            _member(name, lambda info=info: zf.open(info), info.file_size, kind, col, analyse,
-                    budget, depth)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
-                RuntimeError, zlib.error, lzma.LZMAError) as exc:
+            _member(
+                name,
+                lambda info=info: zf.open(info),
+                info.file_size,
+                kind,
+                col,
+                analyse,
+                budget,
+                depth,
+            )
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            ValueError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+            lzma.LZMAError,
+        ) as exc:
             col.add("SCN-025", f"zip member {name!r} cannot be read: {str(exc)[:100]}", name)
     return {"torch": "pytorch-zip", "keras": "keras", "npz": "npz"}.get(kind, "zip")
 
 
-def scan_tar(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
-             depth: int) -> str:
+def scan_tar(data: memoryview, col: Collector, analyse: Analyse, budget: Budget, depth: int) -> str:
     """Analyse a tar archive (uncompressed; compressed ones arrive decompressed)."""
     seen: list[str] = []
     try:
@@ -217,18 +243,22 @@ def scan_tar(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
         col.add("SCN-025", f"corrupt tar archive: {str(exc)[:120]}", f"member {len(seen)}")
     dupes = [n for n, c in Counter(seen).items() if c > 1]
     if dupes:
-        col.add("SCN-026", f"tar archive has duplicate members: {', '.join(dupes[:5])}",
-                "archive")
+        col.add("SCN-026", f"tar archive has duplicate members: {', '.join(dupes[:5])}", "archive")
     return "tar"
 
 
-def _tar_members(tf: tarfile.TarFile, seen: list[str], col: Collector, analyse: Analyse,
-                 budget: Budget, depth: int) -> None:
+def _tar_members(
+    tf: tarfile.TarFile,
+    seen: list[str],
+    col: Collector,
+    analyse: Analyse,
+    budget: Budget,
+    depth: int,
+) -> None:
     limits = budget.limits
     for member in tf:
         if len(seen) >= limits.max_members:
-            col.add("SCN-023", f"tar archive has more than {limits.max_members} members",
-                    "archive")
+            col.add("SCN-023", f"tar archive has more than {limits.max_members} members", "archive")
             return
         name = member.name
         seen.append(name)
@@ -248,8 +278,16 @@ def _tar_members(tf: tarfile.TarFile, seen: list[str], col: Collector, analyse: 
         if depth + 1 > limits.max_depth:
             col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
             continue
-        _member(name, lambda member=member: tf.extractfile(member),  # type: ignore[arg-type,return-value]
-                member.size, "tar", col, analyse, budget, depth)
+        _member(
+            name,
+            lambda member=member: tf.extractfile(member),  # type: ignore[arg-type,return-value]
+            member.size,
+            "tar",
+            col,
+            analyse,
+            budget,
+            depth,
+        )
 
 
 def decompress(data: memoryview, kind: str, col: Collector, budget: Budget) -> bytes | None:
@@ -272,8 +310,9 @@ def decompress(data: memoryview, kind: str, col: Collector, budget: Budget) -> b
         return None
     ratio = len(out) / max(1, len(data))
     if len(out) >= limits.bomb_min_bytes and ratio > limits.max_ratio:
-        col.add("SCN-022", f"{kind} stream inflates {ratio:.0f}-fold", "stream",
-                ratio=round(ratio, 1))
+        col.add(
+            "SCN-022", f"{kind} stream inflates {ratio:.0f}-fold", "stream", ratio=round(ratio, 1)
+        )
         return None
     budget.take(len(out))
     return out

@@ -52,8 +52,11 @@ class Sample:
 # -- a tiny pickle assembler ----------------------------------------------------------------
 def _s(text: str) -> bytes:
     raw = text.encode()
-    return (b"\x8c" + bytes([len(raw)]) + raw) if len(raw) < 256 else (
-        b"X" + struct.pack("<I", len(raw)) + raw)
+    return (
+        (b"\x8c" + bytes([len(raw)]) + raw)
+        if len(raw) < 256
+        else (b"X" + struct.pack("<I", len(raw)) + raw)
+    )
 
 
 def _g(module: str, name: str) -> bytes:
@@ -85,91 +88,261 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
     inner = _P4 + _call(_sg("os", "system"), _s(cmd)) + b"."
     code_obj = marshal.dumps(compile(code, "<payload>", "exec"))
     out = [
-        ("p0_global_os_system.pkl", "GLOBAL os.system + REDUCE, protocol 0",
-         b"cos\nsystem\n(S'" + cmd.encode() + b"'\ntR."),
-        ("p4_stack_global_posix.pkl", "STACK_GLOBAL posix.system, protocol 4",
-         _P4 + _call(_sg("posix", "system"), _s(cmd)) + b"."),
-        ("subprocess_popen.pkl", "subprocess.Popen through REDUCE",
-         _P4 + _call(_sg("subprocess", "Popen"), b"]" + b"(" + _s("touch") + _s(str(marker))
-                     + b"e") + b"."),
-        ("builtins_exec.pkl", "builtins.exec of Python source",
-         _P4 + _call(_sg("builtins", "exec"), _s(code)) + b"."),
-        ("builtins_eval.pkl", "builtins.eval of an expression",
-         _P4 + _call(_sg("builtins", "eval"), _s(f"__import__('os').system({cmd!r})")) + b"."),
-        ("builtins_open_write.pkl", "builtins.open in write mode creates a file",
-         _P4 + _call(_sg("builtins", "open"), _s(str(marker)), _s("w")) + b"."),
-        ("import_then_getattr.pkl", "__import__('os') then getattr(..., 'system')",
-         _P4 + _call(_call(_sg("builtins", "getattr"),
-                           _call(_sg("builtins", "__import__"), _s("os")), _s("system")),
-                     _s(cmd)) + b"."),
-        ("memo_names.pkl", "module and name strings reached through the memo (PUT/GET)",
-         _P4 + _s("os") + b"\x94" + b"0" + _s("system") + b"\x94" + b"0"
-         + b"h\x00h\x01\x93" + b"(" + _s(cmd) + b"tR."),
-        ("concat_names.pkl", "module name built by operator.add at load time",
-         _P4 + _call(_sg("operator", "add"), _s("o"), _s("s")) + _s("system") + b"\x93("
-         + _s(cmd) + b"tR."),
-        ("join_names.pkl", "name built with str.join reached through getattr",
-         _P4 + _call(_call(_sg("builtins", "getattr"), _s(""), _s("join")),
-                     b"]" + b"(" + _s("sys") + _s("tem") + b"e") + b"\x94"
-         + b"0" + _s("os") + b"h\x00\x93(" + _s(cmd) + b"tR."),
-        ("inst_opcode.pkl", "INST opcode (protocol 0) calls os.system",
-         b"(S'" + cmd.encode() + b"'\nios\nsystem\n."),
-        ("obj_opcode.pkl", "OBJ opcode calls os.system",
-         b"\x80\x02(" + _g("os", "system") + b"X" + struct.pack("<I", len(cmd)) + cmd.encode()
-         + b"o."),
-        ("newobj_popen.pkl", "NEWOBJ instantiates subprocess.Popen",
-         _P4 + _sg("subprocess", "Popen") + b"]" + b"(" + _s("touch") + _s(str(marker))
-         + b"e\x85\x81."),
-        ("newobj_ex_popen.pkl", "NEWOBJ_EX instantiates subprocess.Popen",
-         _P4 + _sg("subprocess", "Popen") + b"]" + b"(" + _s("touch") + _s(str(marker))
-         + b"e\x85}\x92."),
-        ("ext_opcode.pkl", "EXT1 opcode: callable from the copyreg extension registry",
-         b"\x80\x02\x82\x01(" + _s(cmd) + b"tR."),
-        ("nested_pickle_loads.pkl", "pickle.loads of an embedded hostile pickle",
-         _P4 + _call(_sg("pickle", "loads"), b"C" + bytes([len(inner)]) + inner) + b"."),
-        ("nested_underscore_pickle.pkl", "_pickle.loads of an embedded protocol-0 pickle",
-         b"\x80\x02" + _g("_pickle", "loads") + b"(C" + bytes([len(b"cos\nsystem\n(S'"
-                                                                   + cmd.encode() + b"'\ntR.")])
-         + b"cos\nsystem\n(S'" + cmd.encode() + b"'\ntR." + b"tR."),
-        ("cprofile_run.pkl", "cProfile.run executes a statement",
-         _P4 + _call(_sg("cProfile", "run"), _s(code)) + b"."),
-        ("timeit_timeit.pkl", "timeit.timeit executes a statement",
-         _P4 + _call(_sg("timeit", "timeit"), _s(code), _s("pass"), b"N", b"K\x01") + b"."),
-        ("profile_run.pkl", "profile.run executes a statement",
-         _P4 + _call(_sg("profile", "run"), _s(code)) + b"."),
-        ("pty_spawn.pkl", "pty.spawn runs a program",
-         _P4 + _call(_sg("pty", "spawn"), b"]" + b"(" + _s("touch") + _s(str(marker)) + b"e")
-         + b"."),
-        ("pydoc_pipepager.pkl", "pydoc.pipepager runs a shell command",
-         _P4 + _call(_sg("pydoc", "pipepager"), _s(""), _s(cmd)) + b"."),
-        ("numpy_runstring.pkl", "numpy.testing runstring executes source",
-         _P4 + _call(_sg("numpy.testing._private.utils", "runstring"), _s(code), b"}") + b"."),
-        ("marshal_function.pkl", "types.FunctionType over a marshalled code object",
-         _P4 + _call(_call(_sg("types", "FunctionType"),
-                           _call(_sg("marshal", "loads"),
-                                 b"B" + struct.pack("<I", len(code_obj)) + code_obj), b"}"))
-         + b"."),
-        ("dotted_module_path.pkl", "pickle.loads reached as torch.serialization.pickle.loads",
-         _P4 + _call(_sg("torch.serialization", "pickle.loads"),
-                     b"C" + bytes([len(inner)]) + inner) + b"."),
-        ("dunder_path.pkl", "builtins reached through print.__self__, then exec",
-         _P4 + _call(_call(_sg("builtins", "getattr"), _sg("builtins", "print.__self__"),
-                           _s("exec")), _s(code)) + b"."),
-        ("unknown_module.pkl", "callable from a module on no list (not allowlisted)",
-         _P4 + _call(_sg("aisec_corpus_plugin", "install"), _s(cmd)) + b"."),
-        ("runpy_run_path.pkl", "runpy.run_path runs a script",
-         _P4 + _call(_sg("runpy", "run_path"), _s(str(marker) + ".py")) + b"."),
-        ("torch_load_nested.pkl", "torch.load of an embedded stream through io.BytesIO",
-         _P4 + _call(_sg("torch", "load"), _call(_sg("io", "BytesIO"),
-                                                 b"C" + bytes([len(inner)]) + inner)) + b"."),
-        ("binstring_names.pkl", "protocol 0/1 string opcodes feed a protocol-4 STACK_GLOBAL",
-         _P4 + b"U\x02os" + b"U\x06system" + b"\x93(U" + bytes([len(cmd)]) + cmd.encode()
-         + b"tR."),
-        ("webbrowser_open.pkl", "webbrowser.open launches a program",
-         _P4 + _call(_sg("webbrowser", "open"), _s("file://" + str(marker))) + b"."),
-        ("asyncio_subprocess.pkl", "asyncio.subprocess helper (a picklescan advisory)",
-         _P4 + _call(_sg("asyncio.unix_events",
-                         "_UnixSelectorEventLoop._make_subprocess_transport"), _s(cmd)) + b"."),
+        (
+            "p0_global_os_system.pkl",
+            "GLOBAL os.system + REDUCE, protocol 0",
+            b"cos\nsystem\n(S'" + cmd.encode() + b"'\ntR.",
+        ),
+        (
+            "p4_stack_global_posix.pkl",
+            "STACK_GLOBAL posix.system, protocol 4",
+            _P4 + _call(_sg("posix", "system"), _s(cmd)) + b".",
+        ),
+        (
+            "subprocess_popen.pkl",
+            "subprocess.Popen through REDUCE",
+            _P4
+            + _call(_sg("subprocess", "Popen"), b"]" + b"(" + _s("touch") + _s(str(marker)) + b"e")
+            + b".",
+        ),
+        (
+            "builtins_exec.pkl",
+            "builtins.exec of Python source",
+            _P4 + _call(_sg("builtins", "exec"), _s(code)) + b".",
+        ),
+        (
+            "builtins_eval.pkl",
+            "builtins.eval of an expression",
+            _P4 + _call(_sg("builtins", "eval"), _s(f"__import__('os').system({cmd!r})")) + b".",
+        ),
+        (
+            "builtins_open_write.pkl",
+            "builtins.open in write mode creates a file",
+            _P4 + _call(_sg("builtins", "open"), _s(str(marker)), _s("w")) + b".",
+        ),
+        (
+            "import_then_getattr.pkl",
+            "__import__('os') then getattr(..., 'system')",
+            _P4
+            + _call(
+                _call(
+                    _sg("builtins", "getattr"),
+                    _call(_sg("builtins", "__import__"), _s("os")),
+                    _s("system"),
+                ),
+                _s(cmd),
+            )
+            + b".",
+        ),
+        (
+            "memo_names.pkl",
+            "module and name strings reached through the memo (PUT/GET)",
+            _P4
+            + _s("os")
+            + b"\x94"
+            + b"0"
+            + _s("system")
+            + b"\x94"
+            + b"0"
+            + b"h\x00h\x01\x93"
+            + b"("
+            + _s(cmd)
+            + b"tR.",
+        ),
+        (
+            "concat_names.pkl",
+            "module name built by operator.add at load time",
+            _P4
+            + _call(_sg("operator", "add"), _s("o"), _s("s"))
+            + _s("system")
+            + b"\x93("
+            + _s(cmd)
+            + b"tR.",
+        ),
+        (
+            "join_names.pkl",
+            "name built with str.join reached through getattr",
+            _P4
+            + _call(
+                _call(_sg("builtins", "getattr"), _s(""), _s("join")),
+                b"]" + b"(" + _s("sys") + _s("tem") + b"e",
+            )
+            + b"\x94"
+            + b"0"
+            + _s("os")
+            + b"h\x00\x93("
+            + _s(cmd)
+            + b"tR.",
+        ),
+        (
+            "inst_opcode.pkl",
+            "INST opcode (protocol 0) calls os.system",
+            b"(S'" + cmd.encode() + b"'\nios\nsystem\n.",
+        ),
+        (
+            "obj_opcode.pkl",
+            "OBJ opcode calls os.system",
+            b"\x80\x02("
+            + _g("os", "system")
+            + b"X"
+            + struct.pack("<I", len(cmd))
+            + cmd.encode()
+            + b"o.",
+        ),
+        (
+            "newobj_popen.pkl",
+            "NEWOBJ instantiates subprocess.Popen",
+            _P4
+            + _sg("subprocess", "Popen")
+            + b"]"
+            + b"("
+            + _s("touch")
+            + _s(str(marker))
+            + b"e\x85\x81.",
+        ),
+        (
+            "newobj_ex_popen.pkl",
+            "NEWOBJ_EX instantiates subprocess.Popen",
+            _P4
+            + _sg("subprocess", "Popen")
+            + b"]"
+            + b"("
+            + _s("touch")
+            + _s(str(marker))
+            + b"e\x85}\x92.",
+        ),
+        (
+            "ext_opcode.pkl",
+            "EXT1 opcode: callable from the copyreg extension registry",
+            b"\x80\x02\x82\x01(" + _s(cmd) + b"tR.",
+        ),
+        (
+            "nested_pickle_loads.pkl",
+            "pickle.loads of an embedded hostile pickle",
+            _P4 + _call(_sg("pickle", "loads"), b"C" + bytes([len(inner)]) + inner) + b".",
+        ),
+        (
+            "nested_underscore_pickle.pkl",
+            "_pickle.loads of an embedded protocol-0 pickle",
+            b"\x80\x02"
+            + _g("_pickle", "loads")
+            + b"(C"
+            + bytes([len(b"cos\nsystem\n(S'" + cmd.encode() + b"'\ntR.")])
+            + b"cos\nsystem\n(S'"
+            + cmd.encode()
+            + b"'\ntR."
+            + b"tR.",
+        ),
+        (
+            "cprofile_run.pkl",
+            "cProfile.run executes a statement",
+            _P4 + _call(_sg("cProfile", "run"), _s(code)) + b".",
+        ),
+        (
+            "timeit_timeit.pkl",
+            "timeit.timeit executes a statement",
+            _P4 + _call(_sg("timeit", "timeit"), _s(code), _s("pass"), b"N", b"K\x01") + b".",
+        ),
+        (
+            "profile_run.pkl",
+            "profile.run executes a statement",
+            _P4 + _call(_sg("profile", "run"), _s(code)) + b".",
+        ),
+        (
+            "pty_spawn.pkl",
+            "pty.spawn runs a program",
+            _P4
+            + _call(_sg("pty", "spawn"), b"]" + b"(" + _s("touch") + _s(str(marker)) + b"e")
+            + b".",
+        ),
+        (
+            "pydoc_pipepager.pkl",
+            "pydoc.pipepager runs a shell command",
+            _P4 + _call(_sg("pydoc", "pipepager"), _s(""), _s(cmd)) + b".",
+        ),
+        (
+            "numpy_runstring.pkl",
+            "numpy.testing runstring executes source",
+            _P4 + _call(_sg("numpy.testing._private.utils", "runstring"), _s(code), b"}") + b".",
+        ),
+        (
+            "marshal_function.pkl",
+            "types.FunctionType over a marshalled code object",
+            _P4
+            + _call(
+                _call(
+                    _sg("types", "FunctionType"),
+                    _call(
+                        _sg("marshal", "loads"), b"B" + struct.pack("<I", len(code_obj)) + code_obj
+                    ),
+                    b"}",
+                )
+            )
+            + b".",
+        ),
+        (
+            "dotted_module_path.pkl",
+            "pickle.loads reached as torch.serialization.pickle.loads",
+            _P4
+            + _call(_sg("torch.serialization", "pickle.loads"), b"C" + bytes([len(inner)]) + inner)
+            + b".",
+        ),
+        (
+            "dunder_path.pkl",
+            "builtins reached through print.__self__, then exec",
+            _P4
+            + _call(
+                _call(_sg("builtins", "getattr"), _sg("builtins", "print.__self__"), _s("exec")),
+                _s(code),
+            )
+            + b".",
+        ),
+        (
+            "unknown_module.pkl",
+            "callable from a module on no list (not allowlisted)",
+            _P4 + _call(_sg("aisec_corpus_plugin", "install"), _s(cmd)) + b".",
+        ),
+        (
+            "runpy_run_path.pkl",
+            "runpy.run_path runs a script",
+            _P4 + _call(_sg("runpy", "run_path"), _s(str(marker) + ".py")) + b".",
+        ),
+        (
+            "torch_load_nested.pkl",
+            "torch.load of an embedded stream through io.BytesIO",
+            _P4
+            + _call(
+                _sg("torch", "load"),
+                _call(_sg("io", "BytesIO"), b"C" + bytes([len(inner)]) + inner),
+            )
+            + b".",
+        ),
+        (
+            "binstring_names.pkl",
+            "protocol 0/1 string opcodes feed a protocol-4 STACK_GLOBAL",
+            _P4
+            + b"U\x02os"
+            + b"U\x06system"
+            + b"\x93(U"
+            + bytes([len(cmd)])
+            + cmd.encode()
+            + b"tR.",
+        ),
+        (
+            "webbrowser_open.pkl",
+            "webbrowser.open launches a program",
+            _P4 + _call(_sg("webbrowser", "open"), _s("file://" + str(marker))) + b".",
+        ),
+        (
+            "asyncio_subprocess.pkl",
+            "asyncio.subprocess helper (a picklescan advisory)",
+            _P4
+            + _call(
+                _sg("asyncio.unix_events", "_UnixSelectorEventLoop._make_subprocess_transport"),
+                _s(cmd),
+            )
+            + b".",
+        ),
     ]
     return out
 
@@ -183,8 +356,9 @@ def _zip(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_STORED
     return buf.getvalue()
 
 
-def _tar(members: list[tuple[str, bytes]], mode: str = "w",
-         links: list[tuple[str, str]] = ()) -> bytes:  # type: ignore[assignment]
+def _tar(
+    members: list[tuple[str, bytes]], mode: str = "w", links: list[tuple[str, str]] = ()
+) -> bytes:  # type: ignore[assignment]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode=mode) as tf:
         for name, data in members:
@@ -254,100 +428,243 @@ def gguf_file(template: str) -> bytes:
 
 
 def _keras_zip(layers: list[dict[str, object]]) -> bytes:
-    config = {"module": "keras", "class_name": "Sequential", "config": {
-        "name": "sequential", "layers": layers}, "registered_name": None}
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {"name": "sequential", "layers": layers},
+        "registered_name": None,
+    }
     meta = {"keras_version": "3.3.3", "date_saved": "2024-05-01@12:00:00"}
-    return _zip([("metadata.json", json.dumps(meta).encode()),
-                 ("config.json", json.dumps(config).encode()),
-                 ("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 504)])
+    return _zip(
+        [
+            ("metadata.json", json.dumps(meta).encode()),
+            ("config.json", json.dumps(config).encode()),
+            ("model.weights.h5", b"\x89HDF\r\n\x1a\n" + b"\x00" * 504),
+        ]
+    )
 
 
 def _dense(name: str, units: int) -> dict[str, object]:
-    return {"module": "keras.layers", "class_name": "Dense", "registered_name": None,
-            "config": {"name": name, "units": units, "activation": "relu"}}
+    return {
+        "module": "keras.layers",
+        "class_name": "Dense",
+        "registered_name": None,
+        "config": {"name": name, "units": units, "activation": "relu"},
+    }
 
 
 def _lambda_layer(marker: Path) -> dict[str, object]:
     code = compile(f"lambda x: (open({str(marker)!r}, 'w'), x)[1]", "<lambda>", "eval")
     fn = base64.b64encode(marshal.dumps(code.co_consts[0])).decode()
-    return {"module": "keras.layers", "class_name": "Lambda", "registered_name": None,
-            "config": {"name": "lambda", "function": {"class_name": "__lambda__", "config": {
-                "code": fn, "defaults": None, "closure": None}}}}
+    return {
+        "module": "keras.layers",
+        "class_name": "Lambda",
+        "registered_name": None,
+        "config": {
+            "name": "lambda",
+            "function": {
+                "class_name": "__lambda__",
+                "config": {"code": fn, "defaults": None, "closure": None},
+            },
+        },
+    }
 
 
 def _hostile_containers(marker: Path) -> list[tuple[str, str, str, bytes]]:
     cmd = _cmd(marker)
     evil = _P4 + _call(_sg("os", "system"), _s(cmd)) + b"."
     benign = pickle.dumps({"weights": [1.0, 2.0]}, protocol=4)
-    lambda_cfg = {"class_name": "Sequential", "config": {"name": "s", "layers": [
-        _dense("d", 4), _lambda_layer(marker)]}}
-    h5 = (b"\x89HDF\r\n\x1a\n" + b"\x00" * 120 + json.dumps(lambda_cfg).encode() + b"\x00" * 64)
+    lambda_cfg = {
+        "class_name": "Sequential",
+        "config": {"name": "s", "layers": [_dense("d", 4), _lambda_layer(marker)]},
+    }
+    h5 = b"\x89HDF\r\n\x1a\n" + b"\x00" * 120 + json.dumps(lambda_cfg).encode() + b"\x00" * 64
     legacy_magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
     big_zero = b"\x00" * (80 << 20)
     return [
-        (CODE_EXEC, "torch_renamed_folder.pt", "PyTorch zip whose folder is renamed",
-         _zip([("my_weights/data.pkl", evil), ("my_weights/version", b"3\n"),
-               ("my_weights/data/0", b"\x00" * 64)])),
-        (CODE_EXEC, "torch_zip_payload.pth", "PyTorch zip with a hostile data.pkl",
-         _zip([("archive/data.pkl", evil), ("archive/version", b"3\n")])),
-        (CODE_EXEC, "torch_legacy_payload.pt", "legacy torch.save: payload in the object pickle",
-         legacy_magic + pickle.dumps(1001, protocol=2) + pickle.dumps({}, protocol=2) + evil
-         + pickle.dumps([], protocol=2)),
-        (CODE_EXEC, "second_pickle.pkl", "benign pickle followed by a hostile one",
-         benign + evil),
-        (CODE_EXEC, "joblib_payload.joblib", "joblib-style stream with a payload",
-         evil),
-        (CODE_EXEC, "joblib_zlib.joblib", "zlib-compressed joblib with a payload",
-         zlib.compress(evil)),
-        (CODE_EXEC, "gzip_pickle.pkl.gz", "gzip-compressed hostile pickle",
-         __import__("gzip").compress(evil)),
-        (CODE_EXEC, "object_array.npy", "NumPy object array carrying a payload",
-         _npy_object(evil)),
-        (CODE_EXEC, "object_array.npz", "object array inside an .npz",
-         _zip([("x.npy", _npy_object(evil))])),
-        (CODE_EXEC, "nested_zip.zip", "hostile pickle in a zip inside a zip",
-         _zip([("inner.zip", _zip([("model.pkl", evil)]))], zipfile.ZIP_DEFLATED)),
-        (CODE_EXEC, "pickle_in_tar.tar", "hostile pickle inside a tar",
-         _tar([("model/model.pkl", evil)])),
-        (CODE_EXEC, "pickle_in_tgz.tar.gz", "hostile pickle inside a gzip-compressed tar",
-         _tar([("model/model.pkl", evil)], "w:gz")),
+        (
+            CODE_EXEC,
+            "torch_renamed_folder.pt",
+            "PyTorch zip whose folder is renamed",
+            _zip(
+                [
+                    ("my_weights/data.pkl", evil),
+                    ("my_weights/version", b"3\n"),
+                    ("my_weights/data/0", b"\x00" * 64),
+                ]
+            ),
+        ),
+        (
+            CODE_EXEC,
+            "torch_zip_payload.pth",
+            "PyTorch zip with a hostile data.pkl",
+            _zip([("archive/data.pkl", evil), ("archive/version", b"3\n")]),
+        ),
+        (
+            CODE_EXEC,
+            "torch_legacy_payload.pt",
+            "legacy torch.save: payload in the object pickle",
+            legacy_magic
+            + pickle.dumps(1001, protocol=2)
+            + pickle.dumps({}, protocol=2)
+            + evil
+            + pickle.dumps([], protocol=2),
+        ),
+        (CODE_EXEC, "second_pickle.pkl", "benign pickle followed by a hostile one", benign + evil),
+        (CODE_EXEC, "joblib_payload.joblib", "joblib-style stream with a payload", evil),
+        (
+            CODE_EXEC,
+            "joblib_zlib.joblib",
+            "zlib-compressed joblib with a payload",
+            zlib.compress(evil),
+        ),
+        (
+            CODE_EXEC,
+            "gzip_pickle.pkl.gz",
+            "gzip-compressed hostile pickle",
+            __import__("gzip").compress(evil),
+        ),
+        (CODE_EXEC, "object_array.npy", "NumPy object array carrying a payload", _npy_object(evil)),
+        (
+            CODE_EXEC,
+            "object_array.npz",
+            "object array inside an .npz",
+            _zip([("x.npy", _npy_object(evil))]),
+        ),
+        (
+            CODE_EXEC,
+            "nested_zip.zip",
+            "hostile pickle in a zip inside a zip",
+            _zip([("inner.zip", _zip([("model.pkl", evil)]))], zipfile.ZIP_DEFLATED),
+        ),
+        (
+            CODE_EXEC,
+            "pickle_in_tar.tar",
+            "hostile pickle inside a tar",
+            _tar([("model/model.pkl", evil)]),
+        ),
+        (
+            CODE_EXEC,
+            "pickle_in_tgz.tar.gz",
+            "hostile pickle inside a gzip-compressed tar",
+            _tar([("model/model.pkl", evil)], "w:gz"),
+        ),
         (CODE_EXEC, "disguised.safetensors", "pickle disguised as a .safetensors file", evil),
-        (CONFIG, "keras_lambda.keras", "Keras v3 zip with a Lambda layer holding bytecode",
-         _keras_zip([_dense("d", 4), _lambda_layer(marker)])),
+        (
+            CONFIG,
+            "keras_lambda.keras",
+            "Keras v3 zip with a Lambda layer holding bytecode",
+            _keras_zip([_dense("d", 4), _lambda_layer(marker)]),
+        ),
         (CONFIG, "keras_lambda_legacy.h5", "legacy HDF5 model_config with a Lambda layer", h5),
-        (CONFIG, "keras_custom_os.keras", "Keras custom object naming the os module",
-         _keras_zip([{"module": "os", "class_name": "system", "registered_name": None,
-                      "config": {"command": cmd}}])),
-        (ARCHIVE, "onnx_traversal.onnx", "ONNX external data path with ../ traversal",
-         onnx_model(location="../../../../etc/passwd")),
-        (ARCHIVE, "onnx_absolute.onnx", "ONNX external data at an absolute path",
-         onnx_model(location="/etc/shadow")),
-        (ARCHIVE, "zip_traversal.zip", "zip member named ../../",
-         _zip([("../../.bashrc", b"touch " + str(marker).encode())])),
-        (ARCHIVE, "tar_traversal.tar", "tar member with an absolute path",
-         _tar([("/tmp/evil.sh", b"touch " + str(marker).encode())])),
-        (ARCHIVE, "tar_symlink.tar", "tar symbolic link out of the folder",
-         _tar([], links=[("model.bin", "/etc/passwd")])),
-        (ARCHIVE, "zip_bomb.zip", "zip member inflating 80 MiB from a few KiB",
-         _zip([("weights.bin", big_zero)], zipfile.ZIP_DEFLATED)),
-        (ARCHIVE, "gzip_bomb.pkl.gz", "gzip stream inflating 80 MiB",
-         __import__("gzip").compress(big_zero, 9)),
-        (CORRUPT, "st_header_past_end.safetensors", "safetensors header length past the end",
-         struct.pack("<Q", 1 << 40) + b'{"a":1}'),
-        (CORRUPT, "st_overlap.safetensors", "safetensors tensors that overlap",
-         _safetensors_raw({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                           "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, 12)),
-        (CORRUPT, "st_bad_json.safetensors", "safetensors header that is not JSON",
-         struct.pack("<Q", 10) + b"{not json}" + b"\x00" * 8),
-        (CORRUPT, "st_wrong_size.safetensors", "safetensors shape inconsistent with offsets",
-         _safetensors_raw({"a": {"dtype": "F32", "shape": [100], "data_offsets": [0, 8]}}, 8)),
-        (CONFIG, "gguf_ssti.gguf", "GGUF chat template reaching __subclasses__",
-         gguf_file("{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}"
-                   "{{ m['content'] }}{% endfor %}")),
-        (CONFIG, "gguf_attr_escape.gguf", "GGUF template using attr() with escaped underscores",
-         gguf_file("{{ cycler|attr('\\x5f\\x5finit\\x5f\\x5f') }}")),
-        (CORRUPT, "gguf_truncated.gguf", "GGUF metadata count larger than the file",
-         b"GGUF" + struct.pack("<IQQ", 3, 0, 5) + struct.pack("<Q", 1 << 50)),
+        (
+            CONFIG,
+            "keras_custom_os.keras",
+            "Keras custom object naming the os module",
+            _keras_zip(
+                [
+                    {
+                        "module": "os",
+                        "class_name": "system",
+                        "registered_name": None,
+                        "config": {"command": cmd},
+                    }
+                ]
+            ),
+        ),
+        (
+            ARCHIVE,
+            "onnx_traversal.onnx",
+            "ONNX external data path with ../ traversal",
+            onnx_model(location="../../../../etc/passwd"),
+        ),
+        (
+            ARCHIVE,
+            "onnx_absolute.onnx",
+            "ONNX external data at an absolute path",
+            onnx_model(location="/etc/shadow"),
+        ),
+        (
+            ARCHIVE,
+            "zip_traversal.zip",
+            "zip member named ../../",
+            _zip([("../../.bashrc", b"touch " + str(marker).encode())]),
+        ),
+        (
+            ARCHIVE,
+            "tar_traversal.tar",
+            "tar member with an absolute path",
+            _tar([("/tmp/evil.sh", b"touch " + str(marker).encode())]),
+        ),
+        (
+            ARCHIVE,
+            "tar_symlink.tar",
+            "tar symbolic link out of the folder",
+            _tar([], links=[("model.bin", "/etc/passwd")]),
+        ),
+        (
+            ARCHIVE,
+            "zip_bomb.zip",
+            "zip member inflating 80 MiB from a few KiB",
+            _zip([("weights.bin", big_zero)], zipfile.ZIP_DEFLATED),
+        ),
+        (
+            ARCHIVE,
+            "gzip_bomb.pkl.gz",
+            "gzip stream inflating 80 MiB",
+            __import__("gzip").compress(big_zero, 9),
+        ),
+        (
+            CORRUPT,
+            "st_header_past_end.safetensors",
+            "safetensors header length past the end",
+            struct.pack("<Q", 1 << 40) + b'{"a":1}',
+        ),
+        (
+            CORRUPT,
+            "st_overlap.safetensors",
+            "safetensors tensors that overlap",
+            _safetensors_raw(
+                {
+                    "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                    "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+                },
+                12,
+            ),
+        ),
+        (
+            CORRUPT,
+            "st_bad_json.safetensors",
+            "safetensors header that is not JSON",
+            struct.pack("<Q", 10) + b"{not json}" + b"\x00" * 8,
+        ),
+        (
+            CORRUPT,
+            "st_wrong_size.safetensors",
+            "safetensors shape inconsistent with offsets",
+            _safetensors_raw({"a": {"dtype": "F32", "shape": [100], "data_offsets": [0, 8]}}, 8),
+        ),
+        (
+            CONFIG,
+            "gguf_ssti.gguf",
+            "GGUF chat template reaching __subclasses__",
+            gguf_file(
+                "{{ ''.__class__.__mro__[1].__subclasses__() }}{% for m in messages %}"
+                "{{ m['content'] }}{% endfor %}"
+            ),
+        ),
+        (
+            CONFIG,
+            "gguf_attr_escape.gguf",
+            "GGUF template using attr() with escaped underscores",
+            gguf_file("{{ cycler|attr('\\x5f\\x5finit\\x5f\\x5f') }}"),
+        ),
+        (
+            CORRUPT,
+            "gguf_truncated.gguf",
+            "GGUF metadata count larger than the file",
+            b"GGUF" + struct.pack("<IQQ", 3, 0, 5) + struct.pack("<Q", 1 << 50),
+        ),
         (CORRUPT, "truncated.pkl", "hostile pickle cut before STOP", evil[:-3]),
         (CORRUPT, "bad_opcode.pkl", "pickle with an undefined opcode", _P4 + b"\xff" + evil[2:]),
     ]
@@ -373,8 +690,9 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 6))
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                              torch.nn.Linear(144, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(144, 10)
+    )
 
     def tsave(obj: object, **kw: object) -> bytes:
         b = io.BytesIO()
@@ -395,51 +713,114 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
     rf = RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y)
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
     out = [
-        ("torch_state_dict.pt", "torch.save of a CNN state dict", tsave(net.state_dict()),
-         False),
-        ("torch_legacy.pt", "legacy torch.save of a state dict",
-         tsave(net.state_dict(), _use_new_zipfile_serialization=False), False),
-        ("torch_optimizer.pt", "torch.save of an optimizer state",
-         tsave(torch.optim.Adam(net.parameters()).state_dict()), False),
-        ("sklearn_logreg.pkl", "pickle.dumps of a fitted LogisticRegression",
-         pickle.dumps(lr), False),
+        ("torch_state_dict.pt", "torch.save of a CNN state dict", tsave(net.state_dict()), False),
+        (
+            "torch_legacy.pt",
+            "legacy torch.save of a state dict",
+            tsave(net.state_dict(), _use_new_zipfile_serialization=False),
+            False,
+        ),
+        (
+            "torch_optimizer.pt",
+            "torch.save of an optimizer state",
+            tsave(torch.optim.Adam(net.parameters()).state_dict()),
+            False,
+        ),
+        (
+            "sklearn_logreg.pkl",
+            "pickle.dumps of a fitted LogisticRegression",
+            pickle.dumps(lr),
+            False,
+        ),
         ("sklearn_forest.joblib", "joblib.dump of a fitted RandomForest", jdump(rf), False),
-        ("sklearn_pipeline.joblib.z", "joblib.dump(compress=3) of a fitted pipeline",
-         jdump(pipe, compress=3), False),
+        (
+            "sklearn_pipeline.joblib.z",
+            "joblib.dump(compress=3) of a fitted pipeline",
+            jdump(pipe, compress=3),
+            False,
+        ),
         ("array.npy", "numpy.save of a float array", npsave(np.save, x), False),
         ("arrays.npz", "numpy.savez of two arrays", npsave(np.savez, x=x, y=y), False),
-        ("arrays_compressed.npz", "numpy.savez_compressed",
-         npsave(np.savez_compressed, x=x, y=y), False),
-        ("model.safetensors", "safetensors.torch.save of a state dict",
-         st_save(net.state_dict()), False),
-        ("keras_like.keras", "Keras v3 zip layout with Dense layers",
-         _keras_zip([_dense("d1", 8), _dense("d2", 2)]), False),
-        ("plain_dict_p0.pkl", "pickle protocol 0 of a plain dict",
-         pickle.dumps({"lr": 0.1, "layers": [1, 2]}, protocol=0), False),
-        ("plain_dict_p2.pkl", "pickle protocol 2 of an OrderedDict",
-         pickle.dumps(OrderedDict(a=1, b=(2.0, "x")), protocol=2), False),
-        ("plain_p5.pkl", "pickle protocol 5 with bytes and sets",
-         pickle.dumps({"b": b"abc" * 100, "s": {1, 2}, "f": frozenset({3})}, protocol=5),
-         False),
+        (
+            "arrays_compressed.npz",
+            "numpy.savez_compressed",
+            npsave(np.savez_compressed, x=x, y=y),
+            False,
+        ),
+        (
+            "model.safetensors",
+            "safetensors.torch.save of a state dict",
+            st_save(net.state_dict()),
+            False,
+        ),
+        (
+            "keras_like.keras",
+            "Keras v3 zip layout with Dense layers",
+            _keras_zip([_dense("d1", 8), _dense("d2", 2)]),
+            False,
+        ),
+        (
+            "plain_dict_p0.pkl",
+            "pickle protocol 0 of a plain dict",
+            pickle.dumps({"lr": 0.1, "layers": [1, 2]}, protocol=0),
+            False,
+        ),
+        (
+            "plain_dict_p2.pkl",
+            "pickle protocol 2 of an OrderedDict",
+            pickle.dumps(OrderedDict(a=1, b=(2.0, "x")), protocol=2),
+            False,
+        ),
+        (
+            "plain_p5.pkl",
+            "pickle protocol 5 with bytes and sets",
+            pickle.dumps({"b": b"abc" * 100, "s": {1, 2}, "f": frozenset({3})}, protocol=5),
+            False,
+        ),
         ("model.onnx", "minimal ONNX Identity model", onnx_model(), False),
-        ("llama.gguf", "GGUF with a standard chat template", gguf_file(
-            "{% for message in messages %}{{ '<|' + message['role'] + '|>' + "
-            "message['content'] }}{% endfor %}{% if add_generation_prompt %}"
-            "{{ '<|assistant|>' }}{% endif %}"), False),
-        ("bundle.tar.gz", "tar.gz of a state dict and a config",
-         _tar([("model/weights.pt", tsave(net.state_dict())),
-               ("model/config.json", b'{"layers": 4}')], "w:gz"), False),
+        (
+            "llama.gguf",
+            "GGUF with a standard chat template",
+            gguf_file(
+                "{% for message in messages %}{{ '<|' + message['role'] + '|>' + "
+                "message['content'] }}{% endfor %}{% if add_generation_prompt %}"
+                "{{ '<|assistant|>' }}{% endif %}"
+            ),
+            False,
+        ),
+        (
+            "bundle.tar.gz",
+            "tar.gz of a state dict and a config",
+            _tar(
+                [
+                    ("model/weights.pt", tsave(net.state_dict())),
+                    ("model/config.json", b'{"layers": 4}'),
+                ],
+                "w:gz",
+            ),
+            False,
+        ),
         ("config.json", "a JSON config", b'{"hidden": 128, "class_name": "Dense"}', False),
-        ("scipy_sparse.pkl", "pickle.dumps of a scipy CSR matrix",
-         pickle.dumps(__import__("scipy.sparse").sparse.csr_matrix(np.eye(4))), False),
+        (
+            "scipy_sparse.pkl",
+            "pickle.dumps of a scipy CSR matrix",
+            pickle.dumps(__import__("scipy.sparse").sparse.csr_matrix(np.eye(4))),
+            False,
+        ),
     ]
     try:
         import pandas as pd
 
-        frame = pd.DataFrame({"x": x[:5, 0], "label": ["a", "b", "a", "b", "a"],
-                              "t": pd.date_range("2024-01-01", periods=5)})
-        out.append(("pandas_frame.pkl", "pickle.dumps of a pandas DataFrame",
-                    pickle.dumps(frame), False))
+        frame = pd.DataFrame(
+            {
+                "x": x[:5, 0],
+                "label": ["a", "b", "a", "b", "a"],
+                "t": pd.date_range("2024-01-01", periods=5),
+            }
+        )
+        out.append(
+            ("pandas_frame.pkl", "pickle.dumps of a pandas DataFrame", pickle.dumps(frame), False)
+        )
     except ImportError:  # pandas is optional
         pass
     if large_mb > 0:
@@ -448,10 +829,18 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
         out += [
             ("large_torch.pt", f"torch.save of a {large_mb} MiB state dict", tsave(big), True),
             ("large_model.safetensors", f"safetensors of {large_mb} MiB", st_save(big), True),
-            ("large_legacy.pt", f"legacy torch.save of {large_mb} MiB",
-             tsave(big, _use_new_zipfile_serialization=False), True),
-            ("large_arrays.pkl", f"pickle.dumps of {large_mb} MiB of numpy arrays",
-             pickle.dumps({k: v.numpy() for k, v in big.items()}, protocol=4), True),
+            (
+                "large_legacy.pt",
+                f"legacy torch.save of {large_mb} MiB",
+                tsave(big, _use_new_zipfile_serialization=False),
+                True,
+            ),
+            (
+                "large_arrays.pkl",
+                f"pickle.dumps of {large_mb} MiB of numpy arrays",
+                pickle.dumps({k: v.numpy() for k, v in big.items()}, protocol=4),
+                True,
+            ),
         ]
     return out
 

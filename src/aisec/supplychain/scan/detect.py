@@ -24,10 +24,29 @@ JSON = "json"
 UNKNOWN = "unknown"
 
 #: Extensions that promise a format that cannot run code; a mismatch is rule SCN-092.
-SAFE_EXTENSIONS = {".safetensors": SAFETENSORS, ".gguf": GGUF, ".onnx": ONNX, ".npy": NUMPY,
-                   ".json": JSON, ".h5": HDF5, ".hdf5": HDF5, ".keras": ZIP}
-PICKLE_EXTENSIONS = (".pkl", ".pickle", ".pk", ".pt", ".pth", ".bin", ".joblib", ".sav",
-                     ".ckpt", ".dat", ".model")
+SAFE_EXTENSIONS = {
+    ".safetensors": SAFETENSORS,
+    ".gguf": GGUF,
+    ".onnx": ONNX,
+    ".npy": NUMPY,
+    ".json": JSON,
+    ".h5": HDF5,
+    ".hdf5": HDF5,
+    ".keras": ZIP,
+}
+PICKLE_EXTENSIONS = (
+    ".pkl",
+    ".pickle",
+    ".pk",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".joblib",
+    ".sav",
+    ".ckpt",
+    ".dat",
+    ".model",
+)
 
 _TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
@@ -77,6 +96,9 @@ def detect(head: bytes, name: str = "") -> str:
 
 def _looks_like_onnx(head: bytes) -> bool:
     """ModelProto starts with ir_version (field 1, varint) then producer_name or opset."""
-    return len(head) >= 4 and head[0] == 0x08 and 3 <= head[1] <= 12 and head[2] in (
-        0x12, 0x1A, 0x22, 0x2A, 0x3A, 0x42
+    return (
+        len(head) >= 4
+        and head[0] == 0x08
+        and 3 <= head[1] <= 12
+        and head[2] in (0x12, 0x1A, 0x22, 0x2A, 0x3A, 0x42)
     )

@@ -9,8 +9,19 @@ from typing import Any
 from aisec.supplychain.scan.limits import ScanLimits
 from aisec.supplychain.scan.rules import Collector
 
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?",
-            10: "<Q", 11: "<q", 12: "<d"}
+_SCALARS = {
+    0: "<B",
+    1: "<b",
+    2: "<H",
+    3: "<h",
+    4: "<I",
+    5: "<i",
+    6: "<f",
+    7: "<?",
+    10: "<Q",
+    11: "<q",
+    12: "<d",
+}
 _MAX_KV = 1_000_000
 _MAX_TENSORS = 10_000_000
 
@@ -79,8 +90,9 @@ def scan_gguf(data: memoryview, col: Collector, limits: ScanLimits) -> None:
         n_tensors = r.unpack("<Q")
         n_kv = r.unpack("<Q")
         if n_kv > _MAX_KV or n_tensors > _MAX_TENSORS:
-            col.add("SCN-060", f"GGUF declares {n_kv} metadata keys and {n_tensors} tensors",
-                    "header")
+            col.add(
+                "SCN-060", f"GGUF declares {n_kv} metadata keys and {n_tensors} tensors", "header"
+            )
             return
         for _ in range(n_kv):
             key = r.string(1 << 16)
@@ -126,9 +138,16 @@ def review_template(template: str, col: Collector, location: str) -> None:
         col.add("SCN-062", f"chat template cannot be parsed ({type(exc).__name__})", location)
     found = sorted(set(hits) | ast_hits)
     if found:
-        col.add("SCN-061", "chat template reaches object internals: " + ", ".join(found[:8]),
-                location, constructs=found)
+        col.add(
+            "SCN-061",
+            "chat template reaches object internals: " + ", ".join(found[:8]),
+            location,
+            constructs=found,
+        )
     elif escaped or attr_filter:
-        col.add("SCN-061" if escaped else "SCN-062",
-                "chat template builds attribute names dynamically (escaped underscores or the "
-                "attr filter)", location)
+        col.add(
+            "SCN-061" if escaped else "SCN-062",
+            "chat template builds attribute names dynamically (escaped underscores or the "
+            "attr filter)",
+            location,
+        )

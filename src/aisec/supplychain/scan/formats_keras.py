@@ -37,22 +37,36 @@ def review_config(config: Any, col: Collector, location: str) -> None:
         inner = layer.get("config")
         if cls == "Lambda" or (isinstance(cls, str) and cls.endswith(">Lambda")):
             fn = inner.get("function") if isinstance(inner, dict) else None
-            kind = "bytecode" if isinstance(fn, (list, dict)) or (
-                isinstance(fn, str) and len(fn) > 40) else "function reference"
+            kind = (
+                "bytecode"
+                if isinstance(fn, (list, dict)) or (isinstance(fn, str) and len(fn) > 40)
+                else "function reference"
+            )
             name = inner.get("name", "?") if isinstance(inner, dict) else "?"
-            col.add("SCN-030", f"Keras Lambda layer {name!r} with serialized {kind}", location,
-                    layer=str(name))
+            col.add(
+                "SCN-030",
+                f"Keras Lambda layer {name!r} with serialized {kind}",
+                location,
+                layer=str(name),
+            )
         if isinstance(module, str) and module and not module.startswith(_KERAS_MODULES):
             severity = None
             if isinstance(cls, str) and classify(module, cls) is Verdict.DANGEROUS:
                 from aisec.records import Severity
 
                 severity = Severity.CRITICAL
-            col.add("SCN-031", f"Keras custom object {cls!r} from module {module!r}", location,
-                    severity=severity, module=module)
+            col.add(
+                "SCN-031",
+                f"Keras custom object {cls!r} from module {module!r}",
+                location,
+                severity=severity,
+                module=module,
+            )
         registered = layer.get("registered_name")
-        if isinstance(registered, str) and registered.split(">")[0] not in ("", "keras") and (
-            ">" in registered and not module
+        if (
+            isinstance(registered, str)
+            and registered.split(">")[0] not in ("", "keras")
+            and (">" in registered and not module)
         ):
             col.add("SCN-031", f"Keras custom object registered as {registered!r}", location)
 
@@ -62,8 +76,9 @@ def scan_keras_json(data: bytes, col: Collector, location: str) -> None:
     try:
         config = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        col.add("SCN-032", f"Keras configuration is not valid JSON ({type(exc).__name__})",
-                location)
+        col.add(
+            "SCN-032", f"Keras configuration is not valid JSON ({type(exc).__name__})", location
+        )
         return
     review_config(config, col, location)
 

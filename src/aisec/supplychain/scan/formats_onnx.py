@@ -81,8 +81,9 @@ class _OnnxWalker:
         self.count = 0
         self.domains: set[str] = set()
 
-    def _fields(self, data: memoryview, base: int) -> Iterator[tuple[int, int, int | memoryview,
-                                                                     int]]:
+    def _fields(
+        self, data: memoryview, base: int
+    ) -> Iterator[tuple[int, int, int | memoryview, int]]:
         for f in fields(data, base):
             self.count += 1
             if self.count > _MAX_FIELDS:
@@ -112,8 +113,9 @@ class _OnnxWalker:
         if not saw_graph:
             raise ProtoError("no graph in the model")
         for d in sorted(self.domains - _STANDARD_DOMAINS):
-            self.col.add("SCN-041", f"ONNX model uses custom operator domain {d!r}", "opset",
-                         domain=d)
+            self.col.add(
+                "SCN-041", f"ONNX model uses custom operator domain {d!r}", "opset", domain=d
+            )
 
     def metadata(self, v: memoryview, at: int) -> None:
         key = value = ""
@@ -122,14 +124,14 @@ class _OnnxWalker:
             if n2 == 1:
                 key = _text(v2)
             elif n2 == 2 and isinstance(v2, memoryview):
-                raw = bytes(v2[:_LARGE_METADATA + 1])
+                raw = bytes(v2[: _LARGE_METADATA + 1])
                 value = f"{len(v2)} bytes"
         if len(raw) > _LARGE_METADATA:
-            self.col.add("SCN-042", f"ONNX metadata {key!r} is unusually large ({value})",
-                         f"offset {at}")
+            self.col.add(
+                "SCN-042", f"ONNX metadata {key!r} is unusually large ({value})", f"offset {at}"
+            )
         elif _SUSPICIOUS.search(raw):
-            self.col.add("SCN-042", f"ONNX metadata {key!r} holds code or a pickle",
-                         f"offset {at}")
+            self.col.add("SCN-042", f"ONNX metadata {key!r} holds code or a pickle", f"offset {at}")
 
     def graph(self, v: memoryview, at: int, depth: int) -> None:
         if depth > 64:
@@ -172,8 +174,12 @@ class _OnnxWalker:
                 elif n3 == 2:
                     value = _text(v3)
             if key == "location" and _escapes(value):
-                self.col.add("SCN-040", f"ONNX external data location {value!r} escapes the "
-                             "model folder", f"offset {a2}", path=value)
+                self.col.add(
+                    "SCN-040",
+                    f"ONNX external data location {value!r} escapes the model folder",
+                    f"offset {a2}",
+                    path=value,
+                )
 
 
 def _escapes(location: str) -> bool:

@@ -12,9 +12,26 @@ from aisec.supplychain.scan.pickle_vm import scan_pickle_stream
 from aisec.supplychain.scan.rules import Collector
 
 SAFETENSORS_DTYPES = {
-    "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1, "I16": 2, "U16": 2,
-    "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8, "C64": 8,
-    "F4": 1, "F6_E2M3": 1, "F6_E3M2": 1,
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "F8_E8M0": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+    "C64": 8,
+    "F4": 1,
+    "F6_E2M3": 1,
+    "F6_E3M2": 1,
 }
 
 
@@ -31,18 +48,26 @@ def scan_safetensors(
         return
     (hlen,) = struct.unpack("<Q", data[:8])
     if hlen > limits.max_header_bytes:
-        col.add("SCN-050", f"safetensors header length {hlen} exceeds the limit", "offset 0",
-                header_length=hlen)
+        col.add(
+            "SCN-050",
+            f"safetensors header length {hlen} exceeds the limit",
+            "offset 0",
+            header_length=hlen,
+        )
         return
     if 8 + hlen > n or 8 + hlen > len(data):
-        col.add("SCN-050", f"safetensors header length {hlen} runs past the end of the file",
-                "offset 0", header_length=hlen, file_size=n)
+        col.add(
+            "SCN-050",
+            f"safetensors header length {hlen} runs past the end of the file",
+            "offset 0",
+            header_length=hlen,
+            file_size=n,
+        )
         return
     try:
         header = json.loads(bytes(data[8 : 8 + hlen]).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        col.add("SCN-050", f"safetensors header is not valid JSON ({type(exc).__name__})",
-                "header")
+        col.add("SCN-050", f"safetensors header is not valid JSON ({type(exc).__name__})", "header")
         return
     if not isinstance(header, dict):
         col.add("SCN-050", "safetensors header is not a JSON object", "header")
@@ -69,8 +94,11 @@ def scan_safetensors(
         ):
             problems.append(f"{key}: invalid shape {shape!r}")
             continue
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
             problems.append(f"{key}: invalid data_offsets {offsets!r}")
             continue
         begin, end = offsets
@@ -104,8 +132,12 @@ def scan_safetensors(
     if len(problems) > 20:
         col.add("SCN-050", f"safetensors header: {len(problems) - 20} more problems", "header")
     if not problems and covered != body:
-        col.add("SCN-051", f"safetensors data section has {body - covered} bytes no tensor uses",
-                "data", unused_bytes=body - covered)
+        col.add(
+            "SCN-051",
+            f"safetensors data section has {body - covered} bytes no tensor uses",
+            "data",
+            unused_bytes=body - covered,
+        )
 
 
 def parse_npy_header(data: memoryview, limits: ScanLimits) -> tuple[dict[str, object], int]:
@@ -156,22 +188,26 @@ def scan_npy(
         col.add("SCN-071", f"malformed NumPy header: {str(exc)[:120]}", "header")
         return
     if _descr_has_object(header["descr"]):
-        col.add("SCN-070", "NumPy object array: loading it needs allow_pickle=True",
-                f"offset {offset}")
-        scan_pickle_stream(data[offset:], col.child(f"array pickle @{offset}"), limits,
-                           depth + 1)
+        col.add(
+            "SCN-070", "NumPy object array: loading it needs allow_pickle=True", f"offset {offset}"
+        )
+        scan_pickle_stream(data[offset:], col.child(f"array pickle @{offset}"), limits, depth + 1)
         return
     import numpy as np
 
     try:
         itemsize = np.dtype(header["descr"]).itemsize
     except Exception:  # numpy rejects hostile descriptors with many exception types
-        col.add("SCN-071", f"malformed NumPy header: unknown dtype {header['descr']!r}",
-                "header")
+        col.add("SCN-071", f"malformed NumPy header: unknown dtype {header['descr']!r}", "header")
         return
     count = 1
     for s in header["shape"]:  # type: ignore[union-attr]
         count *= s
     if count * itemsize > (size if size is not None else len(data)) - offset:
-        col.add("SCN-071", "NumPy array data is shorter than its header declares",
-                f"offset {offset}", declared=count * itemsize, present=len(data) - offset)
+        col.add(
+            "SCN-071",
+            "NumPy array data is shorter than its header declares",
+            f"offset {offset}",
+            declared=count * itemsize,
+            present=len(data) - offset,
+        )

@@ -82,13 +82,25 @@ OPAQUE = _Opaque()
 
 #: Deserialisers whose bytes argument is itself scanned as a pickle (rule SCN-005).
 NESTED_LOADERS = frozenset(
-    {"pickle.loads", "_pickle.loads", "pickle._loads", "cPickle.loads", "dill.loads",
-     "dill._dill.loads", "cloudpickle.loads", "numpy.loads", "joblib.loads",
-     "torch.serialization._load_from_bytes", "torch.storage._load_from_bytes"}
+    {
+        "pickle.loads",
+        "_pickle.loads",
+        "pickle._loads",
+        "cPickle.loads",
+        "dill.loads",
+        "dill._dill.loads",
+        "cloudpickle.loads",
+        "numpy.loads",
+        "joblib.loads",
+        "torch.serialization._load_from_bytes",
+        "torch.storage._load_from_bytes",
+    }
 )
 _JOBLIB_WRAPPERS = frozenset(
-    {"joblib.numpy_pickle.NumpyArrayWrapper",
-     "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"}
+    {
+        "joblib.numpy_pickle.NumpyArrayWrapper",
+        "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
+    }
 )
 
 
@@ -235,14 +247,20 @@ class PickleMachine:
         self.imports.append(full)
         loc = f"offset {self.op_offset}"
         if verdict is Verdict.DANGEROUS:
-            self.col.add("SCN-001", f"pickle imports dangerous callable {full} ({how})", loc,
-                         callable=full)
+            self.col.add(
+                "SCN-001", f"pickle imports dangerous callable {full} ({how})", loc, callable=full
+            )
         elif verdict is Verdict.UNKNOWN:
-            self.col.add("SCN-002", f"pickle imports {full}, not on the allowlist ({how})", loc,
-                         callable=full)
+            self.col.add(
+                "SCN-002",
+                f"pickle imports {full}, not on the allowlist ({how})",
+                loc,
+                callable=full,
+            )
         elif verdict is Verdict.LIBRARY:
-            self.col.add("SCN-003", f"pickle instantiates library class {full} ({how})", loc,
-                         callable=full)
+            self.col.add(
+                "SCN-003", f"pickle instantiates library class {full} ({how})", loc, callable=full
+            )
 
     # -- calls -------------------------------------------------------------------------------
     def _const_bytes(self, v: Any) -> memoryview | None:
@@ -262,11 +280,17 @@ class PickleMachine:
             if func.full in NESTED_LOADERS and isinstance(args, tuple) and args:
                 data = self._const_bytes(args[0])
                 if data is not None:
-                    self.col.add("SCN-005", f"nested pickle passed to {func.full}",
-                                 f"offset {self.op_offset}")
+                    self.col.add(
+                        "SCN-005",
+                        f"nested pickle passed to {func.full}",
+                        f"offset {self.op_offset}",
+                    )
                     if self.depth + 1 > self.limits.max_depth:
-                        self.col.add("SCN-024", "nested pickles deeper than the limit",
-                                     f"offset {self.op_offset}")
+                        self.col.add(
+                            "SCN-024",
+                            "nested pickles deeper than the limit",
+                            f"offset {self.op_offset}",
+                        )
                     else:
                         sub = self.col.child(f"nested pickle @{self.op_offset}")
                         scan_pickle_stream(data, sub, self.limits, self.depth + 1)
@@ -277,15 +301,26 @@ class PickleMachine:
         if not isinstance(args, tuple):
             return None
         full = func.full
-        if full in ("operator.add", "_operator.add", "operator.concat", "_operator.concat",
-                    "builtins.str.__add__") and len(args) == 2:
+        if (
+            full
+            in (
+                "operator.add",
+                "_operator.add",
+                "operator.concat",
+                "_operator.concat",
+                "builtins.str.__add__",
+            )
+            and len(args) == 2
+        ):
             a, b = args
             if isinstance(a, str) and isinstance(b, str):
                 return a + b
         if full == "builtins.str.join" and len(args) == 2:
             sep, parts = args
-            if isinstance(sep, str) and isinstance(parts, (list, tuple)) and all(
-                isinstance(p, str) for p in parts
+            if (
+                isinstance(sep, str)
+                and isinstance(parts, (list, tuple))
+                and all(isinstance(p, str) for p in parts)
             ):
                 return sep.join(parts)
         if full in ("builtins.getattr", "__builtin__.getattr") and len(args) >= 2:
@@ -303,8 +338,7 @@ class PickleMachine:
             data, enc = args[0], args[1]
             if isinstance(data, (str, bytes)) and isinstance(enc, str) and len(data) < 65536:
                 try:
-                    out = codecs.decode(data, enc) if "decode" in full else codecs.encode(
-                        data, enc)
+                    out = codecs.decode(data, enc) if "decode" in full else codecs.encode(data, enc)
                 except Exception:
                     return None
                 if isinstance(out, bytes):
@@ -371,11 +405,15 @@ class PickleMachine:
         except Malformed as exc:
             self.col.add("SCN-010", f"malformed pickle: {exc}", f"offset {exc.offset}")
         except RecursionError:
-            self.col.add("SCN-013", "pickle analysis stopped: recursion limit",
-                         f"offset {self.op_offset}")
+            self.col.add(
+                "SCN-013", "pickle analysis stopped: recursion limit", f"offset {self.op_offset}"
+            )
         except (MemoryError, OverflowError, ValueError, struct.error) as exc:
-            self.col.add("SCN-010", f"malformed pickle: {type(exc).__name__}: {exc}",
-                         f"offset {self.op_offset}")
+            self.col.add(
+                "SCN-010",
+                f"malformed pickle: {type(exc).__name__}: {exc}",
+                f"offset {self.op_offset}",
+            )
         return PickleOutcome(None, None, self.imports)
 
     def _loop(self) -> Any:
@@ -780,9 +818,12 @@ def _newobj_ex(m: PickleMachine, push: Push, pop: Pop) -> None:
 def _ext(size: int, fmt: str) -> Callable[[PickleMachine, Push, Pop], None]:
     def handler(m: PickleMachine, push: Push, pop: Pop) -> None:
         code = m._u(size, fmt) if size > 1 else m._read(1)[0]
-        m.col.add("SCN-004", f"pickle imports through extension registry code {code} "
-                  "(EXT opcode); the callable depends on the loading process",
-                  f"offset {m.op_offset}")
+        m.col.add(
+            "SCN-004",
+            f"pickle imports through extension registry code {code} "
+            "(EXT opcode); the callable depends on the loading process",
+            f"offset {m.op_offset}",
+        )
         push(OPAQUE)
 
     return handler
@@ -850,23 +891,74 @@ def _readonly_buffer(m: PickleMachine, push: Push, pop: Pop) -> None:
 
 
 _HANDLERS: dict[int, Callable[[PickleMachine, Push, Pop], None]] = {
-    ord("("): _mark, ord("."): _stop, ord("0"): _pop_op, ord("1"): _pop_mark_op,
-    ord("2"): _dup, ord("F"): _float_line, ord("I"): _int_line, ord("J"): _binint,
-    ord("K"): _binint1, ord("L"): _long_line, ord("M"): _binint2, ord("N"): _none,
-    ord("P"): _persid, ord("Q"): _binpersid, ord("R"): _reduce, ord("S"): _string_line,
-    ord("T"): _binstring, ord("U"): _short_binstring, ord("V"): _unicode_line,
-    ord("X"): _binunicode, ord("a"): _append, ord("b"): _build, ord("c"): _global,
-    ord("d"): _dict, ord("}"): _empty_dict, ord("e"): _appends, ord("g"): _get,
-    ord("h"): _binget, ord("i"): _inst, ord("j"): _long_binget, ord("l"): _list,
-    ord("]"): _empty_list, ord("o"): _obj, ord("p"): _put, ord("q"): _binput,
-    ord("r"): _long_binput, ord("s"): _setitem, ord("t"): _tuple, ord(")"): _empty_tuple,
-    ord("u"): _setitems, ord("G"): _binfloat, ord("B"): _binbytes, ord("C"): _short_binbytes,
-    0x80: _proto, 0x81: _newobj, 0x82: _ext(1, "<B"), 0x83: _ext(2, "<H"),
-    0x84: _ext(4, "<i"), 0x85: _tuple1, 0x86: _tuple2, 0x87: _tuple3, 0x88: _newtrue,
-    0x89: _newfalse, 0x8A: _long1, 0x8B: _long4, 0x8C: _short_binunicode,
-    0x8D: _binunicode8, 0x8E: _binbytes8, 0x8F: _empty_set, 0x90: _additems,
-    0x91: _frozenset, 0x92: _newobj_ex, 0x93: _stack_global, 0x94: _memoize, 0x95: _frame,
-    0x96: _bytearray8, 0x97: _next_buffer, 0x98: _readonly_buffer,
+    ord("("): _mark,
+    ord("."): _stop,
+    ord("0"): _pop_op,
+    ord("1"): _pop_mark_op,
+    ord("2"): _dup,
+    ord("F"): _float_line,
+    ord("I"): _int_line,
+    ord("J"): _binint,
+    ord("K"): _binint1,
+    ord("L"): _long_line,
+    ord("M"): _binint2,
+    ord("N"): _none,
+    ord("P"): _persid,
+    ord("Q"): _binpersid,
+    ord("R"): _reduce,
+    ord("S"): _string_line,
+    ord("T"): _binstring,
+    ord("U"): _short_binstring,
+    ord("V"): _unicode_line,
+    ord("X"): _binunicode,
+    ord("a"): _append,
+    ord("b"): _build,
+    ord("c"): _global,
+    ord("d"): _dict,
+    ord("}"): _empty_dict,
+    ord("e"): _appends,
+    ord("g"): _get,
+    ord("h"): _binget,
+    ord("i"): _inst,
+    ord("j"): _long_binget,
+    ord("l"): _list,
+    ord("]"): _empty_list,
+    ord("o"): _obj,
+    ord("p"): _put,
+    ord("q"): _binput,
+    ord("r"): _long_binput,
+    ord("s"): _setitem,
+    ord("t"): _tuple,
+    ord(")"): _empty_tuple,
+    ord("u"): _setitems,
+    ord("G"): _binfloat,
+    ord("B"): _binbytes,
+    ord("C"): _short_binbytes,
+    0x80: _proto,
+    0x81: _newobj,
+    0x82: _ext(1, "<B"),
+    0x83: _ext(2, "<H"),
+    0x84: _ext(4, "<i"),
+    0x85: _tuple1,
+    0x86: _tuple2,
+    0x87: _tuple3,
+    0x88: _newtrue,
+    0x89: _newfalse,
+    0x8A: _long1,
+    0x8B: _long4,
+    0x8C: _short_binunicode,
+    0x8D: _binunicode8,
+    0x8E: _binbytes8,
+    0x8F: _empty_set,
+    0x90: _additems,
+    0x91: _frozenset,
+    0x92: _newobj_ex,
+    0x93: _stack_global,
+    0x94: _memoize,
+    0x95: _frame,
+    0x96: _bytearray8,
+    0x97: _next_buffer,
+    0x98: _readonly_buffer,
 }
 
 _TABLE: list[Callable[[PickleMachine, Push, Pop], None] | None] = [
@@ -895,8 +987,11 @@ def scan_pickle_stream(
     n = len(data)
     while pos < n:
         if len(outcomes) >= limits.max_pickles_per_file:
-            col.add("SCN-013", "too many pickles in one file; the rest was not analysed",
-                    f"offset {pos}")
+            col.add(
+                "SCN-013",
+                "too many pickles in one file; the rest was not analysed",
+                f"offset {pos}",
+            )
             break
         sub = col if not outcomes else col.child(f"pickle #{len(outcomes) + 1}")
         out = PickleMachine(data, pos, sub, limits, depth).run()
@@ -911,10 +1006,12 @@ def scan_pickle_stream(
             break
         if looks_like_pickle(nxt) or nxt[:1] in (b"(", b"c", b"]", b"}"):
             if len(outcomes) == 1:
-                col.add("SCN-011", "several pickles in one file; a loader reads only the first",
-                        f"offset {pos}")
+                col.add(
+                    "SCN-011",
+                    "several pickles in one file; a loader reads only the first",
+                    f"offset {pos}",
+                )
             continue
-        col.add("SCN-012", f"{n - pos} bytes of data after the pickle STOP opcode",
-                f"offset {pos}")
+        col.add("SCN-012", f"{n - pos} bytes of data after the pickle STOP opcode", f"offset {pos}")
         break
     return outcomes

@@ -32,75 +32,230 @@ class Verdict(enum.StrEnum):
 ALLOWLIST: frozenset[str] = frozenset(
     [
         # builtins that construct plain data
-        *(f"builtins.{n}" for n in (
-            "set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "complex",
-            "slice", "range", "int", "float", "str", "bool", "object", "NoneType",
-        )),
-        *(f"__builtin__.{n}" for n in (
-            "set", "frozenset", "list", "dict", "tuple", "bytearray", "bytes", "complex",
-            "slice", "range", "xrange", "int", "float", "str", "bool", "object", "unicode",
-            "long",
-        )),
-        "copyreg._reconstructor", "copy_reg._reconstructor", "copyreg.__newobj__",
+        *(
+            f"builtins.{n}"
+            for n in (
+                "set",
+                "frozenset",
+                "list",
+                "dict",
+                "tuple",
+                "bytearray",
+                "bytes",
+                "complex",
+                "slice",
+                "range",
+                "int",
+                "float",
+                "str",
+                "bool",
+                "object",
+                "NoneType",
+            )
+        ),
+        *(
+            f"__builtin__.{n}"
+            for n in (
+                "set",
+                "frozenset",
+                "list",
+                "dict",
+                "tuple",
+                "bytearray",
+                "bytes",
+                "complex",
+                "slice",
+                "range",
+                "xrange",
+                "int",
+                "float",
+                "str",
+                "bool",
+                "object",
+                "unicode",
+                "long",
+            )
+        ),
+        "copyreg._reconstructor",
+        "copy_reg._reconstructor",
+        "copyreg.__newobj__",
         "_codecs.encode",
-        "collections.OrderedDict", "collections.defaultdict", "collections.deque",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        "collections.deque",
         "collections.Counter",
-        "datetime.datetime", "datetime.date", "datetime.time", "datetime.timedelta",
-        "datetime.timezone", "decimal.Decimal", "fractions.Fraction", "uuid.UUID",
-        "pathlib.PosixPath", "pathlib.WindowsPath", "pathlib.PurePosixPath",
+        "datetime.datetime",
+        "datetime.date",
+        "datetime.time",
+        "datetime.timedelta",
+        "datetime.timezone",
+        "decimal.Decimal",
+        "fractions.Fraction",
+        "uuid.UUID",
+        "pathlib.PosixPath",
+        "pathlib.WindowsPath",
+        "pathlib.PurePosixPath",
         # numpy
-        *(f"{m}.{n}" for m in ("numpy.core.multiarray", "numpy._core.multiarray")
-          for n in ("_reconstruct", "scalar")),
-        "numpy.ndarray", "numpy.dtype", "numpy.ma.core._mareconstruct",
-        "numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer",
-        *(f"numpy.{n}" for n in (
-            "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
-            "uint16", "uint32", "uint64", "bool_", "complex64", "complex128", "str_",
-            "bytes_", "void",
-        )),
-        *(f"numpy.dtypes.{n}" for n in (
-            "Float16DType", "Float32DType", "Float64DType", "Int8DType", "Int16DType",
-            "Int32DType", "Int64DType", "UInt8DType", "UInt16DType", "UInt32DType",
-            "UInt64DType", "BoolDType", "Complex64DType", "Complex128DType", "StrDType",
-            "BytesDType", "VoidDType", "ObjectDType",
-        )),
-        "numpy.random._pickle.__randomstate_ctor", "numpy.random._pickle.__generator_ctor",
-        "numpy.random._pickle.__bit_generator_ctor", "numpy.random._mt19937.MT19937",
-        "numpy.random._pcg64.PCG64", "numpy.random.mtrand.RandomState",
+        *(
+            f"{m}.{n}"
+            for m in ("numpy.core.multiarray", "numpy._core.multiarray")
+            for n in ("_reconstruct", "scalar")
+        ),
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.ma.core._mareconstruct",
+        "numpy.core.numeric._frombuffer",
+        "numpy._core.numeric._frombuffer",
+        *(
+            f"numpy.{n}"
+            for n in (
+                "float16",
+                "float32",
+                "float64",
+                "int8",
+                "int16",
+                "int32",
+                "int64",
+                "uint8",
+                "uint16",
+                "uint32",
+                "uint64",
+                "bool_",
+                "complex64",
+                "complex128",
+                "str_",
+                "bytes_",
+                "void",
+            )
+        ),
+        *(
+            f"numpy.dtypes.{n}"
+            for n in (
+                "Float16DType",
+                "Float32DType",
+                "Float64DType",
+                "Int8DType",
+                "Int16DType",
+                "Int32DType",
+                "Int64DType",
+                "UInt8DType",
+                "UInt16DType",
+                "UInt32DType",
+                "UInt64DType",
+                "BoolDType",
+                "Complex64DType",
+                "Complex128DType",
+                "StrDType",
+                "BytesDType",
+                "VoidDType",
+                "ObjectDType",
+            )
+        ),
+        "numpy.random._pickle.__randomstate_ctor",
+        "numpy.random._pickle.__generator_ctor",
+        "numpy.random._pickle.__bit_generator_ctor",
+        "numpy.random._mt19937.MT19937",
+        "numpy.random._pcg64.PCG64",
+        "numpy.random.mtrand.RandomState",
         # torch (the set torch.load(weights_only=True) accepts)
-        *(f"torch._utils.{n}" for n in (
-            "_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3", "_rebuild_parameter",
-            "_rebuild_parameter_with_state", "_rebuild_qtensor", "_rebuild_sparse_tensor",
-            "_rebuild_nested_tensor", "_rebuild_device_tensor_from_numpy",
-            "_rebuild_meta_tensor_no_storage", "_rebuild_wrapper_subclass",
-            "_rebuild_device_tensor_from_cpu_tensor",
-        )),
-        "torch._tensor._rebuild_from_type_v2", "torch.serialization._get_layout",
-        "torch.nn.parameter.Parameter", "torch.Size", "torch.device", "torch.Tensor",
-        "torch.storage.UntypedStorage", "torch.storage.TypedStorage",
-        *(f"torch.jit._pickle.{n}" for n in (
-            "build_intlist", "build_tensorlist", "build_doublelist", "build_boollist",
-            "build_tensor_from_id", "restore_type_tag",
-        )),
-        *(f"torch.{n}Storage" for n in (
-            "Float", "Double", "Half", "BFloat16", "Long", "Int", "Short", "Char", "Byte",
-            "Bool", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8", "QInt32", "Untyped",
-        )),
-        *(f"torch.{n}" for n in (
-            "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
-            "uint8", "bool", "complex64", "complex128", "float8_e4m3fn", "float8_e5m2",
-            "qint8", "quint8", "qint32", "strided", "sparse_coo", "sparse_csr",
-            "per_tensor_affine", "per_channel_affine", "contiguous_format",
-            "channels_last", "preserve_format",
-        )),
+        *(
+            f"torch._utils.{n}"
+            for n in (
+                "_rebuild_tensor",
+                "_rebuild_tensor_v2",
+                "_rebuild_tensor_v3",
+                "_rebuild_parameter",
+                "_rebuild_parameter_with_state",
+                "_rebuild_qtensor",
+                "_rebuild_sparse_tensor",
+                "_rebuild_nested_tensor",
+                "_rebuild_device_tensor_from_numpy",
+                "_rebuild_meta_tensor_no_storage",
+                "_rebuild_wrapper_subclass",
+                "_rebuild_device_tensor_from_cpu_tensor",
+            )
+        ),
+        "torch._tensor._rebuild_from_type_v2",
+        "torch.serialization._get_layout",
+        "torch.nn.parameter.Parameter",
+        "torch.Size",
+        "torch.device",
+        "torch.Tensor",
+        "torch.storage.UntypedStorage",
+        "torch.storage.TypedStorage",
+        *(
+            f"torch.jit._pickle.{n}"
+            for n in (
+                "build_intlist",
+                "build_tensorlist",
+                "build_doublelist",
+                "build_boollist",
+                "build_tensor_from_id",
+                "restore_type_tag",
+            )
+        ),
+        *(
+            f"torch.{n}Storage"
+            for n in (
+                "Float",
+                "Double",
+                "Half",
+                "BFloat16",
+                "Long",
+                "Int",
+                "Short",
+                "Char",
+                "Byte",
+                "Bool",
+                "ComplexFloat",
+                "ComplexDouble",
+                "QInt8",
+                "QUInt8",
+                "QInt32",
+                "Untyped",
+            )
+        ),
+        *(
+            f"torch.{n}"
+            for n in (
+                "float32",
+                "float64",
+                "float16",
+                "bfloat16",
+                "int64",
+                "int32",
+                "int16",
+                "int8",
+                "uint8",
+                "bool",
+                "complex64",
+                "complex128",
+                "float8_e4m3fn",
+                "float8_e5m2",
+                "qint8",
+                "quint8",
+                "qint32",
+                "strided",
+                "sparse_coo",
+                "sparse_csr",
+                "per_tensor_affine",
+                "per_channel_affine",
+                "contiguous_format",
+                "channels_last",
+                "preserve_format",
+            )
+        ),
         # pandas reconstruction helpers
-        "pandas._libs.internals._unpickle_block", "pandas.core.indexes.base._new_Index",
+        "pandas._libs.internals._unpickle_block",
+        "pandas.core.indexes.base._new_Index",
         "pandas._libs.tslibs.timestamps._unpickle_timestamp",
         "pandas._libs.tslibs.timedeltas._timedelta_unpickle",
-        "pandas.core.internals.blocks.new_block", "pandas._libs.tslibs.nattype._nat_unpickle",
+        "pandas.core.internals.blocks.new_block",
+        "pandas._libs.tslibs.nattype._nat_unpickle",
         "pandas._libs.tslibs.period._period_unpickle",
         # joblib wrappers that carry array metadata only
-        "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper",
+        "joblib.numpy_pickle.NumpyArrayWrapper",
+        "joblib.numpy_pickle.NDArrayWrapper",
         "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
     ]
 )
@@ -191,8 +346,10 @@ def classify(module: str, name: str) -> Verdict:
             return Verdict.DANGEROUS
     if module in ("builtins", "__builtin__"):
         return Verdict.UNKNOWN
-    if parts[0] in LIBRARY_NAMESPACES and "." not in name and (
-        _is_class_name(name) or name.startswith("__pyx_unpickle_") or full in LIBRARY_NAMES
+    if (
+        parts[0] in LIBRARY_NAMESPACES
+        and "." not in name
+        and (_is_class_name(name) or name.startswith("__pyx_unpickle_") or full in LIBRARY_NAMES)
     ):
         # Cython ``__pyx_unpickle_<Class>`` helpers only rebuild an instance of <Class>.
         return Verdict.LIBRARY

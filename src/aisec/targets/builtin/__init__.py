@@ -27,7 +27,11 @@ class BuiltinTarget:
 
 
 _TARGETS: dict[str, BuiltinTarget] = {}
-_MODULES = ("aisec.targets.builtin.digits", "aisec.targets.builtin.signs", "aisec.targets.builtin.mnist")
+_MODULES = (
+    "aisec.targets.builtin.digits",
+    "aisec.targets.builtin.signs",
+    "aisec.targets.builtin.mnist",
+)
 
 
 def register_target(entry: BuiltinTarget) -> BuiltinTarget:
@@ -55,7 +59,9 @@ def builtin_entry(name: str) -> BuiltinTarget:
     """The registry entry for ``name`` or a TargetError naming the options."""
     _load_modules()
     if name not in _TARGETS:
-        raise TargetError(f"unknown built-in target {name!r}; available: {', '.join(sorted(_TARGETS))}")
+        raise TargetError(
+            f"unknown built-in target {name!r}; available: {', '.join(sorted(_TARGETS))}"
+        )
     return _TARGETS[name]
 
 

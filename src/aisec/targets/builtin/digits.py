@@ -32,7 +32,9 @@ class DigitsCNN(nn.Module):
             nn.ReLU(),
             nn.MaxPool2d(2),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(32 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(32 * 4 * 4, 64), nn.ReLU(), nn.Linear(64, 10)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits for a batch of ``(N, 1, 8, 8)`` images in [0, 1]."""
@@ -53,7 +55,11 @@ def train_digits_cnn(x: np.ndarray, y: np.ndarray, seed: int = CNN_SEED) -> Torc
 
 def _wrap_cnn(model: nn.Module) -> TorchClassifier:
     return TorchClassifier(
-        model=model, spec=DIGITS_SPEC, name="digits-cnn", recipe=DIGITS_CNN_RECIPE, source="builtin:digits-cnn"
+        model=model,
+        spec=DIGITS_SPEC,
+        name="digits-cnn",
+        recipe=DIGITS_CNN_RECIPE,
+        source="builtin:digits-cnn",
     )
 
 
@@ -109,7 +115,14 @@ DIGITS_CNN_RECIPE = TrainingRecipe(
 )
 DIGITS_LOGREG_RECIPE = TrainingRecipe("digits-logreg", train_digits_logreg, (("C", 1.0),))
 
-register_target(BuiltinTarget("digits-cnn", "small CNN on scikit-learn's 8x8 digits", load_digits_cnn, "digits"))
 register_target(
-    BuiltinTarget("digits-logreg", "logistic regression on scikit-learn's 8x8 digits", load_digits_logreg, "digits")
+    BuiltinTarget("digits-cnn", "small CNN on scikit-learn's 8x8 digits", load_digits_cnn, "digits")
+)
+register_target(
+    BuiltinTarget(
+        "digits-logreg",
+        "logistic regression on scikit-learn's 8x8 digits",
+        load_digits_logreg,
+        "digits",
+    )
 )
