@@ -29,12 +29,20 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
-# Peers for the benchmarks (torchattacks must come without its dependencies).
-bench: $(STAMP)
-	$(PIP) install --quiet -e ".[bench]"
-	$(PIP) install --quiet --no-deps "torchattacks==3.5.1"
-	$(PY) benchmarks/evasion_vs_peers.py
-	$(PY) benchmarks/scan_vs_peers.py
+# Peers for the benchmarks live in their own environment (some pin older CLI libraries);
+# torchattacks must come without its dependencies (its torchvision pin breaks beside this torch).
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH)
+	$(BENCH)/bin/pip install --quiet --upgrade pip
+	$(BENCH)/bin/pip install --quiet "torch==2.13.0"
+	$(BENCH)/bin/pip install --quiet -e ".[bench]"
+	$(BENCH)/bin/pip install --quiet --no-deps "torchattacks==3.5.1"
+	touch $(BENCH)/.installed
+
+bench: $(BENCH)/.installed
+	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/evasion_vs_peers.py
+	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/scan_vs_peers.py
 
 clean:
-	rm -rf $(VENV) aisec-report .aisec .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH) aisec-report .aisec .pytest_cache .ruff_cache
