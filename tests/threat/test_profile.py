@@ -60,7 +60,7 @@ def test_missing_and_inconsistent_facts(base_facts: dict) -> None:
 
 def test_unknown_builtin_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     with pytest.raises(
-        ConfigError, match="unknown built-in profile 'nope'; available: .*digits-classifier"
+        ConfigError, match=r"unknown built-in profile 'nope'; available: .*digits-classifier"
     ):
         load_profile("builtin:nope")
     with pytest.raises(ConfigError, match="not found"):
