@@ -298,6 +298,10 @@ DENY_NAMES: frozenset[str] = _words(
     pandas.read_csv joblib.load joblib.dump sklearn.datasets
     """
 )
+# Python 2 pickles (protocol 2 ``torch.save`` files among them) name builtins ``__builtin__``.
+DENY_NAMES = DENY_NAMES | frozenset(
+    "__builtin__." + n.split(".", 1)[1] for n in DENY_NAMES if n.startswith("builtins.")
+)
 
 #: Top-level packages whose *classes* count as known ML library code (rule SCN-003).
 LIBRARY_NAMESPACES: frozenset[str] = _words(
