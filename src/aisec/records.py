@@ -66,6 +66,18 @@ class Severity(str, enum.Enum):
 _SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
 
 
+def severity_at(value: float, thresholds: Mapping[Severity, float]) -> Severity:
+    """The highest severity whose threshold ``value`` reaches (``info`` when it reaches none).
+
+    Finding rules state their thresholds as data, e.g. ``{HIGH: 0.5, MEDIUM: 0.2, LOW: 0.05}``.
+    """
+    for severity in reversed(_SEVERITY_ORDER):
+        limit = thresholds.get(severity)
+        if limit is not None and value >= limit:
+            return severity
+    return Severity.INFO
+
+
 class Status(str, enum.Enum):
     """Outcome of one unit of work: it ran, it was skipped (with a reason), or it failed."""
 

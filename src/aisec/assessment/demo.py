@@ -90,11 +90,6 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
     ]
     if signs:
         optional += [
-            {
-                "id": "evasion.pgd",
-                "params": {"eps": 8 / 255, "steps": 20},
-                "targets": ["signs-cnn"],
-            },
             {"id": "evasion.patch", "params": {}, "targets": ["signs-cnn"]},
             {"id": "evasion.corruptions", "params": {}, "targets": ["signs-cnn", "digits-logreg"]},
         ]

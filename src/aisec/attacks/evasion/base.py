@@ -23,7 +23,7 @@ from aisec.metrics.robustness import (
     wilson_interval,
 )
 from aisec.params import Boolean, Interval, ListOf, OptionalOf, Options
-from aisec.records import Finding, Result, Severity
+from aisec.records import Finding, Result, Severity, severity_at
 
 if TYPE_CHECKING:
     from aisec.data.dataset import Dataset
@@ -331,15 +331,10 @@ class EvasionAttack(Attack):
 
 def evasion_severity(relative_drop: float) -> Severity:
     """EVA-001 thresholds on the relative accuracy drop under attack."""
-    if relative_drop >= 0.9:
-        return Severity.CRITICAL
-    if relative_drop >= 0.5:
-        return Severity.HIGH
-    if relative_drop >= 0.2:
-        return Severity.MEDIUM
-    if relative_drop >= 0.05:
-        return Severity.LOW
-    return Severity.INFO
+    return severity_at(
+        relative_drop,
+        {Severity.CRITICAL: 0.9, Severity.HIGH: 0.5, Severity.MEDIUM: 0.2, Severity.LOW: 0.05},
+    )
 
 
 def merged_constraints(**extra: Any) -> dict[str, Any]:

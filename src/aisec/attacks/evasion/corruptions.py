@@ -15,7 +15,7 @@ import numpy as np
 from aisec.base import SecurityTest, partial_result
 from aisec.errors import ParameterError
 from aisec.params import Interval, ListOf, Options
-from aisec.records import Finding, Result, Severity
+from aisec.records import Finding, Result, Severity, severity_at
 from aisec.registry import register
 from aisec.targets.base import Capability
 
@@ -250,10 +250,6 @@ class Corruptions(SecurityTest):
 
 def corruption_severity(relative_drop: float) -> Severity:
     """COR-001 thresholds on the relative drop of mean corruption accuracy."""
-    if relative_drop >= 0.5:
-        return Severity.HIGH
-    if relative_drop >= 0.25:
-        return Severity.MEDIUM
-    if relative_drop >= 0.1:
-        return Severity.LOW
-    return Severity.INFO
+    return severity_at(
+        relative_drop, {Severity.HIGH: 0.5, Severity.MEDIUM: 0.25, Severity.LOW: 0.1}
+    )

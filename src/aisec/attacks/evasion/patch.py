@@ -27,7 +27,7 @@ from aisec.attacks.evasion.transforms import (
 from aisec.base import partial_result
 from aisec.errors import ParameterError
 from aisec.params import Boolean, Interval, OptionalOf
-from aisec.records import Finding, Result, Severity
+from aisec.records import Finding, Result, Severity, severity_at
 from aisec.registry import register
 from aisec.targets.base import Capability
 
@@ -390,15 +390,10 @@ class AdversarialPatch(Attack):
 
 def patch_severity(excess_success: float) -> Severity:
     """PHY-001 thresholds on the success the adversarial content adds over a random patch."""
-    if excess_success >= 0.75:
-        return Severity.CRITICAL
-    if excess_success >= 0.5:
-        return Severity.HIGH
-    if excess_success >= 0.25:
-        return Severity.MEDIUM
-    if excess_success >= 0.1:
-        return Severity.LOW
-    return Severity.INFO
+    return severity_at(
+        excess_success,
+        {Severity.CRITICAL: 0.75, Severity.HIGH: 0.5, Severity.MEDIUM: 0.25, Severity.LOW: 0.1},
+    )
 
 
 def patch_loss(logits: torch.Tensor, y: torch.Tensor, y_t: int | None) -> torch.Tensor:
