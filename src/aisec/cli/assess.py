@@ -50,7 +50,10 @@ def execute(
     paths = write_reports(data, out)
     print_summary(data, err_console)
     err_console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
-    err_console.print(f"Run id: {outcome.run_id} (re-render with `aisec report {outcome.run_id}`)")
+    store_arg = "" if str(store_path) == DEFAULT_STORE else f" --store {store_path}"
+    err_console.print(
+        f"Run id: {outcome.run_id} (re-render with `aisec report {outcome.run_id}{store_arg}`)"
+    )
     return EXIT_FINDINGS if data.failed else 0
 
 
