@@ -16,6 +16,7 @@ ATTACKS = (
     "pgd",
     "apgd-ce",
     "apgd-dlr",
+    "apgd-t",
     "cw",
     "deepfool",
     "fab",
