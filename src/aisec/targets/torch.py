@@ -60,7 +60,8 @@ class TorchClassifier:
         import torch
 
         self.output_mode = OutputMode(self.output_mode)
-        self.model = self.model.to(self.device).eval()
+        self._device = torch.device(self.device)
+        self.model = self.model.to(self._device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
         if (self.mean is None) != (self.std is None):
@@ -92,11 +93,19 @@ class TorchClassifier:
         self._counter.count = 0
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Differentiable logits for a batch already on ``device``; counts ``len(x)`` queries."""
+        """Differentiable logits for a batch; counts ``len(x)`` queries.
+
+        Inputs on another device than the model are moved there and the logits moved back, so
+        attacks can keep their tensors on the CPU while the model runs on an accelerator.
+        """
         self._counter.count += int(x.shape[0])
+        origin = x.device
+        if origin != self._device:
+            x = x.to(self._device)
         if self._norm is not None:
             x = (x - self._norm[0]) / self._norm[1]
-        return self.model(x)
+        out = self.model(x)
+        return out if out.device == origin else out.to(origin)
 
     def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
         """Logits without gradient, computed in batches of ``batch_size``."""
