@@ -10,7 +10,7 @@ from aisec.data.builtin import load_builtin
 from aisec.targets.base import InputSpec, OutputMode
 from aisec.targets.builtin import BuiltinTarget, register_target
 from aisec.targets.builtin.cache import cached_tensors
-from aisec.targets.builtin.training import load_numpy_state, state_to_numpy, train_classifier
+from aisec.targets.builtin.training import cached_torch_model, train_classifier
 from aisec.targets.recipes import TrainingRecipe
 from aisec.targets.sklearn import SklearnClassifier
 from aisec.targets.torch import TorchClassifier
@@ -65,13 +65,10 @@ def _wrap_cnn(model: nn.Module) -> TorchClassifier:
 
 def load_digits_cnn() -> TorchClassifier:
     """The cached ``digits-cnn`` (trained on ``digits:train`` on first use)."""
-
-    def build() -> dict[str, np.ndarray]:
-        data = load_builtin("digits:train")
-        return state_to_numpy(train_digits_cnn(data.x, data.y).model)
-
-    state = cached_tensors(f"digits-cnn-e{CNN_EPOCHS}-s{CNN_SEED}-v1", build)
-    return _wrap_cnn(load_numpy_state(make_digits_cnn(), state))
+    model = cached_torch_model(
+        f"digits-cnn-e{CNN_EPOCHS}-s{CNN_SEED}-v1", make_digits_cnn, train_digits_cnn, "digits"
+    )
+    return _wrap_cnn(model)
 
 
 def train_digits_logreg(x: np.ndarray, y: np.ndarray, seed: int = 0) -> SklearnClassifier:

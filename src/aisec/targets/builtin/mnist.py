@@ -11,11 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from aisec.data.builtin import load_builtin
 from aisec.targets.base import InputSpec
 from aisec.targets.builtin import BuiltinTarget, register_target
-from aisec.targets.builtin.cache import cached_tensors
-from aisec.targets.builtin.training import load_numpy_state, state_to_numpy, train_classifier
+from aisec.targets.builtin.training import cached_torch_model, train_classifier
 from aisec.targets.recipes import TrainingRecipe
 from aisec.targets.torch import TorchClassifier
 
@@ -71,13 +69,10 @@ def _wrap(model: nn.Module) -> TorchClassifier:
 
 def load_mnist_cnn() -> TorchClassifier:
     """The cached ``mnist-cnn`` (trained on ``mnist:train``, 4000 images, on first use)."""
-
-    def build() -> dict[str, np.ndarray]:
-        data = load_builtin("mnist:train")
-        return state_to_numpy(train_mnist_cnn(data.x, data.y).model)
-
-    state = cached_tensors(f"mnist-cnn-e{EPOCHS}-s{SEED}-v1", build)
-    return _wrap(load_numpy_state(make_mnist_cnn(), state))
+    model = cached_torch_model(
+        f"mnist-cnn-e{EPOCHS}-s{SEED}-v1", make_mnist_cnn, train_mnist_cnn, "mnist"
+    )
+    return _wrap(model)
 
 
 MNIST_CNN_RECIPE = TrainingRecipe(

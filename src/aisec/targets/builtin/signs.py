@@ -6,11 +6,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from aisec.data.builtin import load_builtin
 from aisec.targets.base import InputSpec
 from aisec.targets.builtin import BuiltinTarget, register_target
-from aisec.targets.builtin.cache import cached_tensors
-from aisec.targets.builtin.training import load_numpy_state, state_to_numpy, train_classifier
+from aisec.targets.builtin.training import cached_torch_model, train_classifier
 from aisec.targets.recipes import TrainingRecipe
 from aisec.targets.torch import TorchClassifier
 
@@ -69,13 +67,10 @@ def _wrap(model: nn.Module) -> TorchClassifier:
 
 def load_signs_cnn() -> TorchClassifier:
     """The cached ``signs-cnn`` (trained on ``signs:train`` on first use, in seconds on a CPU)."""
-
-    def build() -> dict[str, np.ndarray]:
-        data = load_builtin("signs:train")
-        return state_to_numpy(train_signs_cnn(data.x, data.y).model)
-
-    state = cached_tensors(f"signs-cnn-e{EPOCHS}-s{SEED}-v1", build)
-    return _wrap(load_numpy_state(make_signs_cnn(), state))
+    model = cached_torch_model(
+        f"signs-cnn-e{EPOCHS}-s{SEED}-v1", make_signs_cnn, train_signs_cnn, "signs"
+    )
+    return _wrap(model)
 
 
 SIGNS_CNN_RECIPE = TrainingRecipe(

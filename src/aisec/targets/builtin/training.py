@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -44,3 +47,21 @@ def load_numpy_state(model: nn.Module, state: dict[str, np.ndarray]) -> nn.Modul
     """Load numpy arrays into ``model`` (strict) and switch it to eval mode."""
     model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
     return model.eval()
+
+
+def cached_torch_model(
+    key: str,
+    make_model: Callable[[], nn.Module],
+    train: Callable[[np.ndarray, np.ndarray], Any],
+    dataset: str,
+) -> nn.Module:
+    """The weights cached under ``key`` in a fresh ``make_model()``; when the cache is missing or
+    does not verify, ``train(x, y)`` on the built-in ``dataset``'s train split builds them."""
+    from aisec.data.builtin import load_builtin
+    from aisec.targets.builtin.cache import cached_tensors
+
+    def build() -> dict[str, np.ndarray]:
+        data = load_builtin(f"{dataset}:train")
+        return state_to_numpy(train(data.x, data.y).model)
+
+    return load_numpy_state(make_model(), cached_tensors(key, build))
