@@ -1,14 +1,21 @@
 """Declared parameter constraints, checked all at once with readable errors.
 
-A test declares ``constraints = {"eps": Interval(float, 0, 1, closed="right"), ...}``; the base
-class checks every given parameter and reports every problem in one :class:`ParameterError`.
+A test declares each parameter once, default and constraint together::
+
+    parameters = declare(steps=Param(40, Interval(int, 1, 100_000), "Gradient steps per restart."))
+
+Subclasses inherit their bases' declarations and may add or override entries. The base class
+rejects unknown or misspelt names at construction (with a suggestion), checks every value, and
+reports every problem in one :class:`ParameterError`.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from aisec.errors import ParameterError
@@ -116,26 +123,59 @@ class AnyValue(Constraint):
         return None
 
 
-def validate_params(
-    owner: str,
-    params: Mapping[str, Any],
-    constraints: Mapping[str, Constraint],
-    defaults: Mapping[str, Any],
+REQUIRED: Any = object()
+"""Marker default of a parameter the user must give."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One declared parameter: its default, its constraint and what it means."""
+
+    default: Any
+    """Value used when the parameter is not given (:data:`REQUIRED` when it must be given)."""
+    constraint: Constraint
+    """Rule every value must satisfy."""
+    doc: str = ""
+    """One line on what the parameter does, shown by ``aisec list``."""
+
+
+def declare(**params: Param) -> Mapping[str, Param]:
+    """A class's parameter declarations, read-only: ``parameters = declare(eps=Param(...))``."""
+    return MappingProxyType(dict(params))
+
+
+def collect_parameters(bases: list[Mapping[str, Param]]) -> dict[str, Param]:
+    """Merge declarations from the most basic class to the most derived (later ones win)."""
+    merged: dict[str, Param] = {}
+    for declared in bases:
+        merged.update(declared)
+    return merged
+
+
+def check_params(
+    owner: str, params: Mapping[str, Any], declared: Mapping[str, Param]
 ) -> dict[str, Any]:
-    """Merge ``params`` over ``defaults`` and check them; raise one error listing all problems."""
+    """Merge ``params`` over the declared defaults and check them all.
+
+    Unknown names get a suggestion (``did you mean `eps`?``); every problem is gathered into
+    one :class:`ParameterError`.
+    """
     problems: list[str] = []
-    unknown = sorted(set(params) - set(constraints))
-    for name in unknown:
-        allowed = ", ".join(sorted(constraints)) or "none"
-        problems.append(f"unknown parameter `{name}` (allowed: {allowed})")
-    merged = {**defaults, **{k: v for k, v in params.items() if k in constraints}}
-    for name, constraint in constraints.items():
-        if name not in merged:
-            problems.append(f"`{name}` is required")
+    for name in sorted(set(params) - set(declared)):
+        close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        allowed = ", ".join(sorted(declared)) or "none"
+        problems.append(f"unknown parameter `{name}`{hint} (allowed: {allowed})")
+    merged: dict[str, Any] = {}
+    for name, param in declared.items():
+        value = params.get(name, param.default)
+        if value is REQUIRED:
+            problems.append(f"`{name}` is required ({param.doc or 'no default'})")
             continue
-        problem = constraint.check(name, merged[name])
+        problem = param.constraint.check(name, value)
         if problem:
             problems.append(problem)
+        merged[name] = value
     if problems:
         raise ParameterError(owner, problems)
     return merged

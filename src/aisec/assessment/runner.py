@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,32 +114,37 @@ def run_assessment(
 
 
 def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:
-    """Run one unit; a missing capability is a skipped result, a crash an error result."""
-    cls = get_test(unit.test_id)
-    test = cls(**unit.params)
+    """Run one unit; a missing capability is a skipped result, a crash an error result.
+
+    The result and its findings carry the unit's key, so two units of one test on one target
+    keep their own findings.
+    """
+    kw = {"params": unit.params, "seed": unit.seed, "unit": unit.key}
     try:
-        return test.run(target, data, seed=unit.seed)
+        test = get_test(unit.test_id)(**unit.params)
+        return test.run(target, data, seed=unit.seed).with_unit(unit.key)
     except CapabilityError as exc:
-        return Result.skipped(
-            unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed
-        )
+        return Result.skipped(unit.test_id, target.name, str(exc), **kw)
     except AisecError as exc:
-        return Result.error(unit.test_id, target.name, str(exc), params=unit.params, seed=unit.seed)
+        return Result.error(unit.test_id, target.name, str(exc), **kw)
     except Exception as exc:  # an unexpected failure of one unit must not abort the run
         where = traceback.extract_tb(exc.__traceback__)[-1]
         msg = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
-        return Result.error(unit.test_id, target.name, msg, params=unit.params, seed=unit.seed)
+        return Result.error(unit.test_id, target.name, msg, **kw)
 
 
 def collect_findings(results: list[Result]) -> list[Finding]:
-    """Findings of every result by its test's documented rules, most severe first."""
+    """The findings stored with every result, most severe first.
+
+    Results stored before findings were stored with them get their findings from the rules
+    of the installed version (the report says so).
+    """
     findings: list[Finding] = []
     for r in results:
-        try:
-            cls = get_test(r.test_id)
-        except AisecError:
-            continue
-        findings.extend(cls(**r.params).findings(r))
+        if r.findings_stored:
+            findings.extend(r.findings)
+        else:
+            findings.extend(_rederived(r))
         if r.status.value == "error":
             findings.append(
                 Finding(
@@ -151,10 +156,19 @@ def collect_findings(results: list[Result]) -> list[Finding]:
                     test_id=r.test_id,
                     evidence={"message": r.message},
                     recommendation="Fix the cause named in the message and re-run the assessment.",
+                    unit=r.unit,
                 )
             )
     findings.sort(key=lambda f: (-f.severity.rank, f.target, f.id))
     return findings
+
+
+def _rederived(result: Result) -> list[Finding]:
+    try:
+        cls = get_test(result.test_id)
+        return [replace(f, unit=result.unit) for f in cls(**result.params).findings(result)]
+    except AisecError:  # a test this installation no longer has, or parameters it rejects
+        return []
 
 
 def _short(params: dict[str, Any]) -> str:

@@ -1,7 +1,10 @@
 """The SQLite results store: every unit's result is committed the moment it completes.
 
 Tables: ``runs`` (one row per assessment run) and ``units`` (one row per finished unit, keyed by
-run and unit key). Results are JSON; artefacts are an ``.npz`` blob (no pickling). The database
+run and unit key). Results are JSON, with their typed outcome's kind and the findings computed
+when the unit ran, plus the aisec version that ran it; artefacts are an ``.npz`` blob (no
+pickling). Stores written by earlier versions still load: their results get typed outcomes
+from the registered tests and findings re-derived by the installed rules. The database
 uses WAL journaling, so a process killed mid-run loses at most the unit it was working on.
 """
 
@@ -12,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,9 +47,12 @@ CREATE TABLE IF NOT EXISTS units (
     result_json TEXT NOT NULL,
     artifacts BLOB,
     finished TEXT NOT NULL,
+    aisec_version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, unit_key)
 );
 """
+_UNIT_COLUMNS_ADDED = {"aisec_version": "TEXT NOT NULL DEFAULT ''"}
+"""Columns added to ``units`` since the first schema (added to older stores when opened)."""
 
 
 def utc_now() -> str:
@@ -81,11 +87,19 @@ class ResultStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"results store {str(self.path)!r} is not a usable SQLite database ({exc}); "
                 "point --store at a new file"
             ) from None
+
+    def _migrate(self) -> None:
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(units)")}
+        for name, decl in _UNIT_COLUMNS_ADDED.items():
+            if name not in have:
+                with self._conn:
+                    self._conn.execute(f"ALTER TABLE units ADD COLUMN {name} {decl}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -180,12 +194,15 @@ class ResultStore:
         return {r[0] for r in rows}
 
     def save_result(self, run_id: str, unit_key: str, position: int, result: Result) -> None:
-        """Commit one unit's result (durable when this returns)."""
+        """Commit one unit's result and its findings (durable when this returns)."""
+        from aisec import __version__
+
         blob = _pack_arrays(result.artifacts)
         with self._tx() as c:
             c.execute(
                 "INSERT OR REPLACE INTO units (run_id, unit_key, position, test_id, target, status,"
-                " result_json, artifacts, finished) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " result_json, artifacts, finished, aisec_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     unit_key,
@@ -193,9 +210,10 @@ class ResultStore:
                     result.test_id,
                     result.target,
                     result.status.value,
-                    json.dumps(result.to_dict(), allow_nan=False),
+                    json.dumps(result.with_unit(unit_key).to_dict(), allow_nan=False),
                     blob,
                     utc_now(),
+                    __version__,
                 ),
             )
 
@@ -208,12 +226,32 @@ class ResultStore:
         out = []
         for key, js, blob in rows:
             try:
-                out.append((key, Result.from_dict(json.loads(js), _unpack_arrays(blob))))
-            except (ValueError, KeyError) as exc:
+                result = Result.from_dict(json.loads(js), _unpack_arrays(blob))
+                out.append((key, _typed(result).with_unit(key)))
+            except (ValueError, KeyError, TypeError) as exc:
                 raise StoreError(
                     f"stored result {key} of run {run_id} is corrupt ({exc}); re-run it"
                 ) from None
         return out
+
+
+def _typed(result: Result) -> Result:
+    """A result stored without its outcome's kind, given the outcome its test returns."""
+    if result.outcome is not None or not result.ok or not result.metrics:
+        return result
+    from aisec.errors import AisecError
+    from aisec.registry import get_test
+
+    try:
+        record = get_test(result.test_id).outcome_type
+    except AisecError:
+        return result
+    if record is None:
+        return result
+    try:
+        return replace(result, outcome=record.from_dict(result.metrics))
+    except (ValueError, TypeError, KeyError):  # free-form metrics: shown by the generic view
+        return result
 
 
 def _run_info(row: tuple[Any, ...]) -> RunInfo:

@@ -9,18 +9,17 @@ integrity manifest and reports changed, removed and added files (rules ``MAN-001
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aisec.base import SecurityTest, partial_result
-from aisec.params import AnyValue, Constraint, ListOf, OptionalOf
-from aisec.records import Finding, Result, Severity, Status
+from aisec.base import Measurement, NotApplicable, SecurityTest
+from aisec.findings import SEVERITY_RANKS, FindingRule
+from aisec.params import REQUIRED, AnyValue, ListOf, OptionalOf, Param, declare
+from aisec.records import Finding, Severity
+from aisec.records.supplychain import ManifestOutcome, ScannedFile, ScanOutcome
 from aisec.registry import register
 
 if TYPE_CHECKING:
-    from aisec.data.dataset import Dataset
     from aisec.targets.base import Target
 
 _SCAN_THREATS = ("unsafe-model-serialization", "model-poisoning-supply-chain")
@@ -35,23 +34,34 @@ def _source_file(target: Target) -> str | None:
     return str(source) if source and Path(str(source)).is_file() else None
 
 
-def _finding_dict(finding: Any) -> dict[str, Any]:
-    """A scanner finding as a plain dict with the fields of :class:`aisec.records.Finding`."""
-    if isinstance(finding, Finding):
-        return finding.to_dict()
-    severity = finding.severity
-    return {
-        "id": str(getattr(finding, "id", "") or finding.rule),
-        "rule": str(finding.rule),
-        "title": str(getattr(finding, "title", "") or getattr(finding, "message", "")),
-        "severity": severity.value if isinstance(severity, Severity) else str(severity),
-        "target": str(getattr(finding, "target", "")),
-        "evidence": dict(getattr(finding, "evidence", {}) or {}),
-        "test_id": "",
-        "threats": list(getattr(finding, "threats", ()) or ()),
-        "recommendation": str(getattr(finding, "recommendation", "")),
-        "location": str(getattr(finding, "location", "")),
-    }
+def _scanned(o: ScanOutcome) -> list[tuple[ScannedFile, int, Finding]]:
+    return [(fr, i, Finding.from_dict(raw)) for fr in o.files for i, raw in enumerate(fr.findings)]
+
+
+def _where(item: tuple[ScannedFile, int, Finding]) -> str:
+    fr, _, f = item
+    return f"{fr.path}:{f.location}" if f.location else str(fr.path)
+
+
+SCAN_FINDINGS: FindingRule[ScanOutcome] = FindingRule(
+    rule=lambda item: item[2].rule,
+    outcome=ScanOutcome,
+    each=_scanned,
+    measure=lambda item: float(item[2].severity.rank),
+    thresholds=SEVERITY_RANKS,
+    keep_own_severity=True,
+    title=lambda item, s: item[2].title,
+    evidence=lambda item: {
+        **dict(item[2].evidence),
+        "file": item[0].path,
+        "format": item[0].format,
+    },
+    key=lambda item: f"{_where(item)}:{item[1]}",
+    threats=lambda item: item[2].threats or _SCAN_THREATS,
+    location=_where,
+    recommendation=lambda item: item[2].recommendation,
+)
+"""Every scanner finding, attributed to the assessed target (rules in docs/scanner.md)."""
 
 
 @register
@@ -71,73 +81,55 @@ class SupplyChainScan(SecurityTest):
         "Python pickle documentation, 'Restricting Globals' (arbitrary code execution on load)",
         "NIST AI 100-2 E2025, supply-chain attacks on model files",
     )
-    constraints: ClassVar[Mapping[str, Constraint]] = {"paths": OptionalOf(ListOf(AnyValue()))}
-    defaults: ClassVar[Mapping[str, Any]] = {"paths": None}
-    needs_data: ClassVar[bool] = False
+    parameters = declare(
+        paths=Param(
+            None, OptionalOf(ListOf(AnyValue())), "Files to scan (default: the model's file)."
+        )
+    )
+    rules = (SCAN_FINDINGS,)
+    outcome_type = ScanOutcome
+    data_kind = "none"
     uses_target_files: ClassVar[bool] = True
-    """The assessment planner passes the target's ``files:`` as ``paths``."""
 
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
+    def _execute(
+        self, target: Target, data: Any, params: dict[str, Any], seed: int
+    ) -> Measurement | NotApplicable:
         from aisec.supplychain.scan import scan_paths
 
         paths = [str(p) for p in params["paths"] or []]
         if not paths:
             source = _source_file(target)
             if source is None:
-                return partial_result(
-                    {},
-                    status=Status.SKIPPED,
-                    message=f"target {target.name!r} has no model file to scan; list files under "
-                    "the target's `files:` or give `paths`",
+                return NotApplicable(
+                    f"target {target.name!r} has no model file to scan; list files under "
+                    "the target's `files:` or give `paths`"
                 )
             paths = [source]
         report = scan_paths([Path(p) for p in paths])
-        files = [
-            {
-                "path": str(fr.path),
-                "format": str(fr.format),
-                "size": int(fr.size),
-                "findings": [_finding_dict(f) for f in fr.findings],
-            }
+        files = tuple(
+            ScannedFile(
+                path=str(fr.path),
+                format=str(fr.format),
+                size=int(fr.size),
+                findings=tuple(f.to_dict() for f in fr.findings),
+            )
             for fr in report.files
-        ]
+        )
         counts = {s.value: 0 for s in Severity}
         for fr in files:
-            for f in fr["findings"]:
+            for f in fr.findings:
                 counts[f["severity"]] = counts.get(f["severity"], 0) + 1
         worst = report.max_severity
-        return partial_result(
-            {
-                "paths": paths,
-                "files": files,
-                "n_files": len(files),
-                "n_findings": sum(counts.values()),
-                "by_severity": counts,
-                "max_severity": worst.value if worst is not None else None,
-            }
+        return Measurement(
+            ScanOutcome(
+                paths=tuple(paths),
+                files=files,
+                n_files=len(files),
+                n_findings=sum(counts.values()),
+                by_severity=counts,
+                max_severity=worst.value if worst is not None else None,
+            )
         )
-
-    def findings(self, result: Result) -> list[Finding]:
-        """Re-create the scanner's findings, attributed to the assessed target."""
-        out: list[Finding] = []
-        for fr in result.metrics.get("files", []):
-            for i, raw in enumerate(fr.get("findings", [])):
-                f = Finding.from_dict(raw)
-                where = f"{fr['path']}:{f.location}" if f.location else str(fr["path"])
-                out.append(
-                    dataclasses.replace(
-                        f,
-                        id=f"{f.rule}:{result.target}:{where}:{i}",
-                        target=result.target,
-                        test_id=self.id,
-                        threats=f.threats or _SCAN_THREATS,
-                        location=where,
-                        evidence={**dict(f.evidence), "file": fr["path"], "format": fr["format"]},
-                    )
-                )
-        return out
 
 
 # -- integrity manifest -----------------------------------------------------------------------
@@ -161,6 +153,77 @@ _MAN_RULES: dict[str, tuple[Severity, str, str]] = {
 }
 
 
+def _file_rule(status: str) -> FindingRule[ManifestOutcome]:
+    severity, rule, advice = _MAN_RULES[status]
+
+    def items(o: ManifestOutcome) -> list[tuple[ManifestOutcome, str]]:
+        paths = {"changed": o.changed, "removed": o.removed, "added": o.added}[status]
+        return [(o, rel) for rel in paths]
+
+    def kind(item: tuple[ManifestOutcome, str]) -> str:
+        return item[0].kinds.get(item[1], "other")
+
+    return FindingRule(
+        rule=rule,
+        outcome=ManifestOutcome,
+        each=items,
+        measure=lambda item: 1.0,
+        thresholds={severity: 1.0},
+        keep_own_severity=True,
+        title=lambda item, s: f"{kind(item)} file {status} since the integrity manifest: {item[1]}",
+        evidence=lambda item: {
+            "path": item[1],
+            "kind": kind(item),
+            "manifest": item[0].manifest,
+            **item[0].details.get(item[1], {}),
+        },
+        key=lambda item: item[1],
+        threats=lambda item: (_KIND_THREAT.get(kind(item), "model-poisoning-supply-chain"),),
+        location=lambda item: str(Path(item[0].root) / item[1]),
+        recommendation=advice,
+    )
+
+
+_SIGNATURE = {
+    "invalid": (
+        "MAN-004",
+        Severity.CRITICAL,
+        "integrity manifest signature is invalid",
+        "the manifest was altered or signed by another key; obtain a genuine one",
+    ),
+    "missing": (
+        "MAN-005",
+        Severity.HIGH,
+        "integrity manifest is not signed",
+        "sign it with `aisec manifest create --sign-key` and verify with the key",
+    ),
+}
+
+
+def _signature_rule(status: str) -> FindingRule[ManifestOutcome]:
+    rule, severity, title, advice = _SIGNATURE[status]
+    return FindingRule(
+        rule=rule,
+        outcome=ManifestOutcome,
+        each=lambda o: [o] if o.signature == status else [],
+        measure=lambda o: 1.0,
+        thresholds={severity: 1.0},
+        keep_own_severity=True,
+        title=lambda o, s: title,
+        evidence=lambda o: {"manifest": o.manifest, "signature": o.signature},
+        threats=("model-poisoning-supply-chain",),
+        location=lambda o: o.manifest,
+        recommendation=advice,
+    )
+
+
+MANIFEST_RULES = (
+    *(_file_rule(status) for status in _MAN_RULES),
+    *(_signature_rule(status) for status in _SIGNATURE),
+)
+"""Rules MAN-001 to MAN-005 (docs/findings.md)."""
+
+
 @register
 class ManifestCheck(SecurityTest):
     """Verify a folder against an integrity manifest (and its Ed25519 signature, if a key is given).
@@ -177,17 +240,16 @@ class ManifestCheck(SecurityTest):
         "RFC 8032, Edwards-Curve Digital Signature Algorithm (Ed25519)",
         "FIPS 180-4, Secure Hash Standard (SHA-256)",
     )
-    constraints: ClassVar[Mapping[str, Constraint]] = {
-        "manifest": AnyValue(),
-        "root": OptionalOf(AnyValue()),
-        "public_key": OptionalOf(AnyValue()),
-    }
-    defaults: ClassVar[Mapping[str, Any]] = {"root": None, "public_key": None}
-    needs_data: ClassVar[bool] = False
+    parameters = declare(
+        manifest=Param(REQUIRED, AnyValue(), "The manifest file."),
+        root=Param(None, OptionalOf(AnyValue()), "Folder to check (default: the manifest's)."),
+        public_key=Param(None, OptionalOf(AnyValue()), "Ed25519 public key to verify with."),
+    )
+    rules = MANIFEST_RULES
+    outcome_type = ManifestOutcome
+    data_kind = "none"
 
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
+    def _execute(self, target: Target, data: Any, params: dict[str, Any], seed: int) -> Measurement:
         from aisec.supplychain.manifest import (
             Manifest,
             file_kind,
@@ -202,74 +264,20 @@ class ManifestCheck(SecurityTest):
         verification = verify_manifest(root, manifest_path, public_key=key)
         kinds = {e.path: e.kind for e in manifest.files}
         kinds.update({rel: file_kind(root / rel) for rel in verification.added})
-        return partial_result(
-            {
-                **verification.to_dict(),
-                "manifest": str(manifest_path),
-                "root": str(root),
-                "kinds": {
+        return Measurement(
+            ManifestOutcome(
+                ok=verification.ok,
+                signature=verification.signature,
+                checked=verification.checked,
+                added=tuple(verification.added),
+                removed=tuple(verification.removed),
+                changed=tuple(verification.changed),
+                details={k: dict(v) for k, v in verification.details.items()},
+                manifest=str(manifest_path),
+                root=str(root),
+                kinds={
                     p: kinds.get(p, "other")
                     for p in (*verification.changed, *verification.removed, *verification.added)
                 },
-            }
+            )
         )
-
-    def findings(self, result: Result) -> list[Finding]:
-        """One finding per changed, removed or added file, plus one for a failed signature."""
-        m = result.metrics
-        out: list[Finding] = []
-        kinds = m.get("kinds", {})
-        for status, (severity, rule, advice) in _MAN_RULES.items():
-            for rel in m.get(status, []):
-                kind = kinds.get(rel, "other")
-                out.append(
-                    Finding(
-                        id=f"{rule}:{result.target}:{rel}",
-                        rule=rule,
-                        title=f"{kind} file {status} since the integrity manifest: {rel}",
-                        severity=severity,
-                        target=result.target,
-                        evidence={
-                            "path": rel,
-                            "kind": kind,
-                            "manifest": m.get("manifest", ""),
-                            **m.get("details", {}).get(rel, {}),
-                        },
-                        test_id=self.id,
-                        threats=(_KIND_THREAT.get(kind, "model-poisoning-supply-chain"),),
-                        recommendation=advice,
-                        location=str(Path(m.get("root", ".")) / rel),
-                    )
-                )
-        signature = m.get("signature")
-        if signature in ("invalid", "missing"):
-            rule, severity, title, advice = (
-                (
-                    "MAN-004",
-                    Severity.CRITICAL,
-                    "integrity manifest signature is invalid",
-                    "the manifest was altered or signed by another key; obtain a genuine one",
-                )
-                if signature == "invalid"
-                else (
-                    "MAN-005",
-                    Severity.HIGH,
-                    "integrity manifest is not signed",
-                    "sign it with `aisec manifest create --sign-key` and verify with the key",
-                )
-            )
-            out.append(
-                Finding(
-                    id=f"{rule}:{result.target}",
-                    rule=rule,
-                    title=title,
-                    severity=severity,
-                    target=result.target,
-                    evidence={"manifest": m.get("manifest", ""), "signature": signature},
-                    test_id=self.id,
-                    threats=("model-poisoning-supply-chain",),
-                    recommendation=advice,
-                    location=str(m.get("manifest", "")),
-                )
-            )
-        return out

@@ -31,6 +31,13 @@ class Capability(str, enum.Enum):
     """Generates text (large language models)."""
 
 
+@dataclass
+class QueryCounter:
+    """A query counter shared by every view of one model."""
+
+    count: int = 0
+
+
 class OutputMode(str, enum.Enum):
     """What a deployed model reveals per query."""
 
@@ -97,36 +104,27 @@ def check_inputs(
 
 @runtime_checkable
 class Target(Protocol):
-    """Anything aisec can assess. Adapters implement it; attacks only use this surface."""
+    """Anything aisec can assess, at any technology level: what every target shares.
+
+    What an attack may do beyond this is granted by capabilities, each with a typed view
+    (:mod:`aisec.targets.views`): a classifier, differentiable scores, a training recipe, a
+    chat model. Adapters implement the views they can.
+    """
 
     name: str
-    spec: InputSpec
-    output_mode: OutputMode
 
     @property
     def capabilities(self) -> frozenset[Capability]:
-        """What this target lets an attacker do, given its output mode."""
+        """What this target lets an attacker do, given how it is deployed."""
         ...
 
     @property
     def queries(self) -> int:
-        """Number of samples answered since creation or the last :meth:`reset_queries`."""
+        """Number of queries answered since creation or the last :meth:`reset_queries`."""
         ...
 
     def reset_queries(self) -> None:
         """Set the query counter back to zero."""
-        ...
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Answer a batch as the deployment would: scores or labels per ``output_mode``."""
-        ...
-
-    def predict_labels(self, x: np.ndarray) -> np.ndarray:
-        """Predicted labels (counts as queries)."""
-        ...
-
-    def with_output_mode(self, mode: OutputMode | str) -> Target:
-        """A view of the same model revealing only what ``mode`` reveals."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -140,9 +138,11 @@ def require(target: Target, needed: Iterable[Capability], what: str) -> None:
     if missing:
         names = ", ".join(c.value for c in missing)
         have = ", ".join(sorted(c.value for c in target.capabilities)) or "none"
+        mode = target.describe().get("output_mode")
+        shown = f" (output mode {mode})" if mode else ""
         raise CapabilityError(
-            f"{what} needs {names} but target {target.name!r} (output mode "
-            f"{target.output_mode.value}) offers {have}; use a test for its capabilities instead"
+            f"{what} needs {names} but target {target.name!r}{shown} offers {have}; "
+            "use a test for its capabilities instead"
         )
 
 

@@ -12,12 +12,12 @@ from aisec.targets.base import (
     Capability,
     InputSpec,
     OutputMode,
+    QueryCounter,
     capabilities_for,
     check_inputs,
     shape_output,
 )
 from aisec.targets.recipes import TrainingRecipe
-from aisec.targets.torch import QueryCounter
 
 
 @dataclass

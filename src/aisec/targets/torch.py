@@ -15,6 +15,7 @@ from aisec.targets.base import (
     Capability,
     InputSpec,
     OutputMode,
+    QueryCounter,
     capabilities_for,
     check_inputs,
     shape_output,
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from aisec.targets.recipes import TrainingRecipe
-
-
-@dataclass
-class QueryCounter:
-    """A counter shared by every view of one model."""
-
-    count: int = 0
 
 
 @dataclass

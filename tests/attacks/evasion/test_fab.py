@@ -7,7 +7,6 @@ import pytest
 import torch
 from scipy.optimize import linprog, minimize
 
-from aisec.attacks.evasion.base import AttackContext
 from aisec.attacks.evasion.deepfool import DeepFool
 from aisec.attacks.evasion.fab import FAB, project_hyperplane_box
 
@@ -124,12 +123,11 @@ def test_targeted_fab_reaches_the_target(digits_cnn, data) -> None:
 
 
 def _fab_t(digits_cnn, data, eps):
-    """FAB-T as the evaluation ensemble calls it: through _perturb, without explicit targets."""
+    """FAB-T as the evaluation ensemble calls it: through `perturb`, without explicit targets."""
     x, y = torch.as_tensor(data.x), torch.as_tensor(data.y)
-    params = {"targeted": True, "n_target_classes": 3, "steps": 20, "restarts": 1, "norm": "linf"}
-    ctx = AttackContext(digits_cnn, eps, "linf", params, torch.Generator().manual_seed(0))
+    fab = FAB(targeted=True, n_target_classes=3, steps=20, restarts=1, norm="linf")
     digits_cnn.reset_queries()
-    adv = FAB()._perturb(x, y, ctx).x_adv
+    adv = fab.perturb(digits_cnn, x, y, eps=eps, generator=torch.Generator().manual_seed(0)).x_adv
     return adv, digits_cnn.queries
 
 

@@ -11,18 +11,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
+from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import flat_norm
 from aisec.attacks.evasion.losses import LOSSES, Loss, min_classes
-from aisec.params import Interval
+from aisec.params import Interval, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
+from aisec.targets.views import Differentiable, classifier
 
 if TYPE_CHECKING:
     from aisec.targets.base import Target
@@ -81,7 +76,7 @@ def _random_init(x0: torch.Tensor, norm: str, eps: float, gen: torch.Generator) 
 
 
 def _loss_grad(
-    target: Any, x: torch.Tensor, y: torch.Tensor, yl: torch.Tensor | None, loss_fn: Loss
+    target: Differentiable, x: torch.Tensor, y: torch.Tensor, yl: torch.Tensor | None, loss_fn: Loss
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     x = x.detach().requires_grad_(True)
     logits = target.logits(x)
@@ -96,7 +91,7 @@ def _succeeded(logits: torch.Tensor, y: torch.Tensor, ys: torch.Tensor | None) -
 
 
 def apgd_run(
-    target: Target,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     *,
@@ -116,7 +111,7 @@ def apgd_run(
     Each point keeps its own step size and counters and leaves the batch as soon as it
     succeeds; success is read from the logits of the gradient pass, so it costs no extra pass.
     """
-    bs = int(getattr(target, "batch_size", 512))
+    bs = target.batch_size
     out = x.clone()
     hit = np.zeros(len(x), dtype=bool)
     for s in range(0, len(x), bs):
@@ -139,7 +134,7 @@ def apgd_run(
 
 
 def _apgd_chunk(
-    target: Any,
+    target: Differentiable,
     x0: torch.Tensor,
     y: torch.Tensor,
     yl: torch.Tensor | None,
@@ -235,7 +230,7 @@ def _apgd_chunk(
 
 
 # ----------------------------------------------------------------------------------------------
-class _APGDBase(EvasionAttack):
+class _APGDBase(FixedBudgetAttack):
     """Shared driver of APGD-CE, APGD-DLR and APGD-T."""
 
     loss_name: ClassVar[str] = "ce"
@@ -245,28 +240,26 @@ class _APGDBase(EvasionAttack):
         "Croce & Hein, ICML 2020, arXiv:2003.01690 (APGD, DLR loss, APGD-T)",
         "Madry et al., ICLR 2018, arXiv:1706.06083 (PGD)",
     )
-    constraints = merged_constraints(
-        steps=Interval(int, 1, 100_000),
-        restarts=Interval(int, 1, 1000),
-        n_target_classes=Interval(int, 0, 1000),
+    parameters = declare(
+        steps=Param(100, Interval(int, 1, 100_000), "Iterations per run."),
+        restarts=Param(1, Interval(int, 1, 1000), "Runs per point (per target class)."),
+        n_target_classes=Param(
+            0, Interval(int, 0, 1000), "APGD-T: top other classes attacked (0: untargeted loss)."
+        ),
     )
-    defaults = merged_defaults(steps=100, restarts=1, n_target_classes=0)
 
-    def validate(self, target: Target, data: Any, params: dict[str, Any]) -> None:
+    def check(self, target: Target, data: Any, params: dict[str, Any]) -> list[str]:
         """Also check the loss is defined for the target's number of classes."""
-        from aisec.errors import ParameterError
-
-        super().validate(target, data, params)
+        problems = super().check(target, data, params)
         targeted_loss = bool(params.get("targeted")) or params["n_target_classes"] > 0
         need = min_classes(self.loss_name, targeted_loss)
-        if target.spec.n_classes < need:
-            raise ParameterError(
-                self.id,
-                [
-                    f"the {self.loss_name.upper()} loss needs at least {need} classes; target "
-                    f"{target.name!r} has {target.spec.n_classes}. Use evasion.apgd-ce instead"
-                ],
+        n_classes = classifier(target, self.id).spec.n_classes
+        if n_classes < need:
+            problems.append(
+                f"the {self.loss_name.upper()} loss needs at least {need} classes; target "
+                f"{target.name!r} has {n_classes}. Use evasion.apgd-ce instead"
             )
+        return problems
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
         p = ctx.params
@@ -279,7 +272,7 @@ class _APGDBase(EvasionAttack):
             runs = [(ctx.y_target, ctx.y_target)] * p["restarts"]
         elif p["n_target_classes"] > 0:  # APGD-T: targeted loss on the top classes, any error wins
             with torch.no_grad():
-                order = ctx.target.logits_batched(x).argsort(1, descending=True)  # type: ignore[attr-defined]
+                order = ctx.model.logits_batched(x).argsort(1, descending=True)
             k_max = min(p["n_target_classes"], order.shape[1] - 1)
             for k in range(1, k_max + 1):
                 runs += [(order[:, k], None)] * p["restarts"]
@@ -290,7 +283,7 @@ class _APGDBase(EvasionAttack):
             if not len(idx):
                 break
             adv, hit = apgd_run(
-                ctx.target,
+                ctx.model,
                 x[idx],
                 y[idx],
                 eps=ctx.eps,
@@ -304,7 +297,7 @@ class _APGDBase(EvasionAttack):
             # successful points keep their adversarial; the others their highest-loss point
             best[idx] = adv
             alive[idx[torch.as_tensor(hit)]] = False
-        return Perturbation(best, extra={"apgd_runs": len(runs)} if len(runs) > 1 else {})
+        return Perturbation(best, runs=len(runs) if len(runs) > 1 else None)
 
 
 @register
@@ -355,4 +348,8 @@ class APGDT(_APGDBase):
     id = "evasion.apgd-t"
     name = "APGD-T"
     loss_name = "dlr"
-    defaults = merged_defaults(steps=100, restarts=1, n_target_classes=9)
+    parameters = declare(
+        n_target_classes=Param(
+            9, Interval(int, 0, 1000), "Top other classes attacked, one targeted run each."
+        ),
+    )

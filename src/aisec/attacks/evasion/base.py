@@ -1,12 +1,21 @@
 """Shared machinery of evasion attacks: clean scoring, budgets, curves, re-scoring and findings.
 
-An evasion attack writes one method, :meth:`EvasionAttack._perturb`, which receives only the
-points that are still unbroken. The base class then re-scores every adversarial example with
-an independent forward pass, so the reported success is what the model really does.
+Two small templates sit on :class:`EvasionAttack`:
+
+- :class:`FixedBudgetAttack` (PGD, APGD, Square, the ensemble): find an adversarial within a
+  given budget ``eps``, which is required.
+- :class:`MinimumNormAttack` (C&W, DeepFool, FAB, HopSkipJump): find the smallest adversarial
+  perturbation; with a budget, success means "adversarial and within ``eps``".
+
+An attack writes one method, ``_perturb``, which receives only the points that are still
+unbroken. The base then re-scores every adversarial with an independent forward pass through
+the public API, so the reported success is what the model really does. :meth:`perturb` is the
+public way to attack a batch at one budget, which is how the ensemble composes attacks.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,7 +23,10 @@ import numpy as np
 import torch
 
 from aisec.attacks.base import Attack
-from aisec.base import partial_result
+from aisec.attacks.evasion.gradients import project
+from aisec.base import Measurement
+from aisec.errors import CapabilityError
+from aisec.findings import FindingRule
 from aisec.metrics.robustness import (
     attack_success_rate,
     norm_summary,
@@ -22,8 +34,11 @@ from aisec.metrics.robustness import (
     robust_accuracy,
     wilson_interval,
 )
-from aisec.params import Boolean, Interval, ListOf, OptionalOf, Options
-from aisec.records import Finding, Result, Severity, severity_at
+from aisec.params import Boolean, Interval, ListOf, OptionalOf, Options, Param, declare
+from aisec.records import Severity
+from aisec.records.evasion import CurvePoint, EvasionOutcome, MinimalNorm, QueryCost
+from aisec.targets.base import Capability
+from aisec.targets.views import Classifier, Differentiable, classifier, differentiable
 
 if TYPE_CHECKING:
     from aisec.data.dataset import Dataset
@@ -32,49 +47,147 @@ if TYPE_CHECKING:
 NORMS = ("linf", "l2", "l1")
 
 
+@dataclass(frozen=True)
+class StageLog:
+    """What one stage of a composed attack did in one pass."""
+
+    attack: str
+    """Stage label."""
+    broken: int
+    """Points the stage broke."""
+    remaining: int
+    """Points still robust after the stage (of those the pass attacked)."""
+    seconds: float
+    """Wall-clock time of the stage."""
+    unavailable: bool = False
+    """The stage's attack is not available in this installation."""
+
+
 @dataclass
 class Perturbation:
-    """What :meth:`EvasionAttack._perturb` returns for the points it was given."""
+    """What ``_perturb`` returns for the points it was given."""
 
     x_adv: torch.Tensor
     """Adversarial inputs, same shape as the inputs given, within bounds."""
     queries: np.ndarray | None = None
     """Model queries spent per sample (black-box attacks)."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Attack-specific metrics (e.g. per-stage robust accuracy)."""
+    stages: tuple[StageLog, ...] = ()
+    """What each stage did, for attacks composed of others."""
+    runs: int | None = None
+    """Runs per point (restarts times target classes) when more than one."""
+
+
+@dataclass(frozen=True)
+class AdversarialBatch:
+    """What :meth:`EvasionAttack.perturb` returns: candidates within the budget, re-scored."""
+
+    x_adv: torch.Tensor
+    """Candidate adversarials (within bounds and, with a budget, within ``eps``)."""
+    success: np.ndarray
+    """Which candidates the target misclassifies (targeted: classifies as the target)."""
+    queries: np.ndarray | None = None
+    """Queries spent per point, for attacks that count them."""
 
 
 @dataclass
 class AttackContext:
     """Everything ``_perturb`` may need besides the points themselves."""
 
-    target: Target
+    target: Classifier
+    """The target as a classifier in its output mode."""
     eps: float | None
+    """Budget of this pass (None for a minimum-norm attack without one)."""
     norm: str
+    """``linf``, ``l2`` or ``l1``."""
     params: dict[str, Any]
+    """The attack's parameters, defaults applied."""
     generator: torch.Generator
+    """The only source of randomness."""
     y_target: torch.Tensor | None = None
     """Target classes for targeted attacks (None when untargeted)."""
+    white_box: Differentiable | None = None
+    """The differentiable view, when the target grants gradients."""
+    memo: dict[bytes, Any] = field(default_factory=dict)
+    """Scratch space shared by every pass of one run (e.g. answers kept across a curve)."""
+
+    @property
+    def model(self) -> Differentiable:
+        """The differentiable view (white-box attacks declare ``gradients`` and get it)."""
+        if self.white_box is None:
+            raise CapabilityError(
+                f"target {self.target.name!r} grants no gradients; use a black-box attack"
+            )
+        return self.white_box
 
 
-BASE_CONSTRAINTS = {
-    "eps": OptionalOf(
-        Interval(float, 0, None, closed="left", hint="For images in [0, 1], 8/255 is about 0.031.")
+def _title(o: EvasionOutcome, s: Any) -> str:
+    what = "targeted" if o.targeted else "untargeted"
+    return (
+        f"{s.test_name} ({what}, {o.norm} eps={o.eps:g}) cuts accuracy from "
+        f"{o.clean_accuracy:.1%} to {o.robust_accuracy:.1%}"
+    )
+
+
+def relative_drop(o: EvasionOutcome) -> float:
+    """``(clean - robust) / clean`` at the budget (0 when nothing was classified correctly)."""
+    clean = o.clean_accuracy
+    return (clean - o.robust_accuracy) / clean if clean > 0 else 0.0
+
+
+EVA_001: FindingRule[EvasionOutcome] = FindingRule(
+    rule="EVA-001",
+    outcome=EvasionOutcome,
+    measure=lambda o: None if o.eps is None else relative_drop(o),
+    thresholds={
+        Severity.CRITICAL: 0.9,
+        Severity.HIGH: 0.5,
+        Severity.MEDIUM: 0.2,
+        Severity.LOW: 0.05,
+    },
+    title=_title,
+    evidence=lambda o: {
+        "clean_accuracy": o.clean_accuracy,
+        "robust_accuracy": o.robust_accuracy,
+        "relative_drop": relative_drop(o),
+        "eps": o.eps,
+        "norm": o.norm,
+        "n": o.n,
+        "robust_accuracy_ci95": list(o.robust_accuracy_ci95),
+    },
+    key=lambda o: f"{o.norm}:{o.eps:g}",
+    recommendation=(
+        "Harden the model (adversarial training, input preprocessing with care for gradient "
+        "masking, certified defences) and re-assess with the ensemble attack."
     ),
-    "norm": Options(NORMS),
-    "curve": OptionalOf(ListOf(Interval(float, 0, None, closed="left"))),
-    "targeted": Boolean(),
-    "target_class": OptionalOf(Interval(int, 0, None)),
-    "keep_adversarials": Boolean(),
-}
-BASE_DEFAULTS: dict[str, Any] = {
-    "eps": 0.1,
-    "norm": "linf",
-    "curve": None,
-    "targeted": False,
-    "target_class": None,
-    "keep_adversarials": True,
-}
+    recommendation_below="Keep monitoring; re-assess with stronger attacks and larger budgets.",
+)
+"""Rule EVA-001 (docs/findings.md): severity from the relative accuracy drop at the budget."""
+
+
+def evasion_severity(drop: float) -> Severity:
+    """EVA-001's severity for a relative accuracy drop."""
+    return EVA_001.severity(drop)
+
+
+def max_budget(norm: str, bounds: tuple[float, float], shape: tuple[int, ...]) -> float:
+    """The largest meaningful budget: the norm of a perturbation spanning the whole range."""
+    span = bounds[1] - bounds[0]
+    dim = int(np.prod(shape)) if shape else 1
+    return {"linf": span, "l2": span * math.sqrt(dim), "l1": span * dim}[norm]
+
+
+def budget_problem(
+    name: str, eps: float, norm: str, bounds: tuple[float, float], top: float
+) -> str:
+    """The message for a budget beyond what the input range allows."""
+    lo, hi = bounds
+    msg = (
+        f"`{name}` must be at most {top:g} for {norm} perturbations of inputs in "
+        f"[{lo:g}, {hi:g}]; got {eps:g}"
+    )
+    if norm == "linf" and 1 <= eps <= 255 and hi - lo <= 1:
+        msg += f". Did you mean {eps:g}/255 ({eps / 255:.4g})?"
+    return msg
 
 
 class EvasionAttack(Attack):
@@ -82,100 +195,179 @@ class EvasionAttack(Attack):
 
     family = "evasion"
     threats: ClassVar[tuple[str, ...]] = ("evasion-digital",)
-    minimum_norm: ClassVar[bool] = False
-    """True for attacks that search the smallest perturbation (C&W, DeepFool, FAB): success
-    within a budget then means "adversarial and norm <= eps"."""
     supported_norms: ClassVar[tuple[str, ...]] = NORMS
+    rules = (EVA_001,)
+    outcome_type = EvasionOutcome
+    parameters = declare(
+        eps=Param(
+            0.1,
+            OptionalOf(
+                Interval(
+                    float,
+                    0,
+                    None,
+                    closed="left",
+                    hint="For images in [0, 1], 8/255 is about 0.031.",
+                )
+            ),
+            "Perturbation budget, in the target's input units.",
+        ),
+        norm=Param("linf", Options(NORMS), "Norm of the budget: linf, l2 or l1."),
+        curve=Param(
+            None,
+            OptionalOf(ListOf(Interval(float, 0, None, closed="left"))),
+            "Further budgets to measure robust accuracy at.",
+        ),
+        targeted=Param(False, Boolean(), "Aim at chosen classes instead of any error."),
+        target_class=Param(
+            None, OptionalOf(Interval(int, 0, None)), "The class every point is pushed to."
+        ),
+        keep_adversarials=Param(True, Boolean(), "Store the adversarial inputs."),
+    )
 
-    def validate(self, target: Target, data: Dataset | None, params: dict[str, Any]) -> None:
-        """Check norms, target classes and the data set."""
-        from aisec.errors import ParameterError
-
-        super().validate(target, data, params)
+    # -- checks ---------------------------------------------------------------------------
+    def check(self, target: Target, data: Any, params: dict[str, Any]) -> list[str]:
+        """Norms, target classes, and budgets within the input range."""
         problems = []
-        if params["norm"] not in self.supported_norms:
+        spec = classifier(target, self.id).spec
+        norm = params["norm"]
+        if norm not in self.supported_norms:
             problems.append(
-                f"`norm` must be one of {', '.join(self.supported_norms)} for {self.name}; got {params['norm']!r}"
+                f"`norm` must be one of {', '.join(self.supported_norms)} for {self.name}; "
+                f"got {norm!r}"
             )
-        if params.get("eps") is None and not self.minimum_norm:
-            problems.append(f"`eps` is required for {self.name}; give the perturbation budget")
         tc = params.get("target_class")
-        if tc is not None and tc >= target.spec.n_classes:
-            problems.append(f"`target_class` must be below {target.spec.n_classes}; got {tc}")
-        if problems:
-            raise ParameterError(self.id, problems)
+        if tc is not None and tc >= spec.n_classes:
+            problems.append(f"`target_class` must be below {spec.n_classes}; got {tc}")
+        if norm in NORMS:
+            top = max_budget(norm, spec.bounds, spec.shape)
+            if params.get("eps") is not None and params["eps"] > top * (1 + 1e-9):
+                problems.append(budget_problem("eps", params["eps"], norm, spec.bounds, top))
+            for e in params.get("curve") or []:
+                if e > top * (1 + 1e-9):
+                    problems.append(budget_problem("curve", e, norm, spec.bounds, top))
+                    break
+        problems += self._budget_problems(params)
+        return problems
 
+    def _budget_problems(self, params: dict[str, Any]) -> list[str]:
+        return []
+
+    # -- the one hook each attack writes ---------------------------------------------------
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
         """Attack the given (still unbroken, correctly classified) points."""
         raise NotImplementedError
 
-    # ----------------------------------------------------------------------------------------
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
-        assert data is not None
+    # -- template points (fixed budget vs minimum norm) -----------------------------------
+    def _accept(self, cand: torch.Tensor, x: torch.Tensor, hit: np.ndarray, eps: float | None,
+                norm: str) -> np.ndarray:  # fmt: skip
+        """Which re-scored candidates count as successes at budget ``eps``."""
+        return hit
+
+    def _to_budget(self, cand: torch.Tensor, x: torch.Tensor, eps: float | None, norm: str,
+                   bounds: tuple[float, float]) -> torch.Tensor:  # fmt: skip
+        """Candidates brought within the budget, for :meth:`perturb`."""
+        return cand
+
+    # -- public composition ---------------------------------------------------------------
+    def perturb(
+        self,
+        target: Target,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        eps: float | None,
+        norm: str | None = None,
+        y_target: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> AdversarialBatch:
+        """Attack a batch at one budget; candidates are within bounds and budget, re-scored."""
+        view = classifier(target, self.id)
+        params = {**self.resolved_params(), "eps": eps, "norm": norm or self._resolved["norm"]}
+        ctx = self._context(view, params, eps, generator or torch.Generator().manual_seed(0))
+        ctx.y_target = y_target
+        out = self._perturb(x, y, ctx)
+        cand = _clamp(out.x_adv.detach().cpu(), view)
+        cand = self._to_budget(cand, x, eps, params["norm"], view.spec.bounds)
+        return AdversarialBatch(cand, _rescore(view, cand, y, y_target), out.queries)
+
+    def _context(
+        self, view: Classifier, params: dict[str, Any], eps: float | None, gen: torch.Generator
+    ) -> AttackContext:
+        white = differentiable(view, self.id) if Capability.GRADIENTS in view.capabilities else None
+        return AttackContext(view, eps, params["norm"], params, gen, white_box=white)
+
+    # -- the run --------------------------------------------------------------------------
+    def _execute(
+        self, target: Target, data: Dataset, params: dict[str, Any], seed: int
+    ) -> Measurement:
+        view = classifier(target, self.id)
         x = torch.as_tensor(data.x)
         y = torch.as_tensor(data.y)
         n = len(y)
-        clean_pred = torch.as_tensor(target.predict_labels(data.x))
-        y_target = self._choose_targets(y, target.spec.n_classes, params, seed)
+        clean_pred = torch.as_tensor(view.predict_labels(data.x))
+        y_target = self._choose_targets(y, view.spec.n_classes, params, seed)
         correct = (clean_pred == y).numpy()
         if y_target is not None:
             correct &= (y_target != y).numpy()
 
         budget = params.get("eps")
-        eps_list = sorted(
+        eps_list: list[float | None] = sorted(
             set(params.get("curve") or []) | ({budget} if budget is not None else set())
         )
         if not eps_list:
             eps_list = [None]  # minimum-norm attack without a budget
         gen = torch.Generator().manual_seed(seed)
+        base_ctx = self._context(view, params, None, gen)
         broken = np.zeros(n, dtype=bool)
         x_adv = x.clone()
         found_adv = x.clone()
         success_at_budget = broken
         queries = np.zeros(n, dtype=np.int64)
-        curve: list[dict[str, float]] = []
-        extra: dict[str, Any] = {}
+        curve: list[CurvePoint] = []
+        stages: tuple[StageLog, ...] = ()
+        runs: int | None = None
         for eps in eps_list:
             active = np.flatnonzero(correct & ~broken)
             if len(active):
                 idx = torch.as_tensor(active)
                 ctx = AttackContext(
-                    target=target,
+                    target=view,
                     eps=eps,
                     norm=params["norm"],
                     params=params,
                     generator=gen,
                     y_target=None if y_target is None else y_target[idx],
+                    white_box=base_ctx.white_box,
+                    memo=base_ctx.memo,
                 )
                 out = self._perturb(x[idx], y[idx], ctx)
-                cand = self._project_to_bounds(out.x_adv.detach().cpu(), target)
-                hit = self._rescore(target, cand, y[idx], ctx.y_target)
-                if self.minimum_norm and eps is not None:
-                    hit &= self._norm_of(cand - x[idx], params["norm"]) <= eps * (1 + 1e-4) + 1e-7
+                cand = _clamp(out.x_adv.detach().cpu(), view)
+                hit = _rescore(view, cand, y[idx], ctx.y_target)
+                hit = self._accept(cand, x[idx], hit, eps, params["norm"])
                 if out.queries is not None:
                     queries[active] += out.queries
-                extra.update(out.extra)
+                if eps == budget or budget is None:
+                    stages = out.stages or stages
+                runs = out.runs or runs
                 take = active[hit]
                 broken[take] = True
                 if eps is None or budget is None or eps <= budget:
                     x_adv[take] = cand[hit]
-                if self.minimum_norm and (eps is None or eps == eps_list[0]):
-                    # every point's first found adversarial, kept for the minimal-norm statistics
+                if self._keeps_first_found(eps, eps_list):
                     found_adv[active] = cand
             if eps is not None:
-                curve.append(
-                    {"eps": float(eps), "robust_accuracy": float(np.mean(correct & ~broken))}
-                )
+                curve.append(CurvePoint(float(eps), float(np.mean(correct & ~broken))))
             if budget is not None and eps == budget:
                 success_at_budget = broken.copy()
         success = success_at_budget if budget is not None else broken
-        return self._package(
-            data, x_adv, found_adv, correct, success, queries, curve, extra, params
+        return self._measure(
+            data, x_adv, found_adv, correct, success, queries, curve, stages, runs, params
         )
 
-    # ----------------------------------------------------------------------------------------
+    def _keeps_first_found(self, eps: float | None, eps_list: list[float | None]) -> bool:
+        return False
+
     def _choose_targets(
         self, y: torch.Tensor, n_classes: int, params: dict[str, Any], seed: int
     ) -> torch.Tensor | None:
@@ -187,30 +379,18 @@ class EvasionAttack(Attack):
         offset = torch.randint(1, n_classes, y.shape, generator=gen)
         return (y + offset) % n_classes
 
-    @staticmethod
-    def _project_to_bounds(x: torch.Tensor, target: Target) -> torch.Tensor:
-        lo, hi = target.spec.bounds
-        return x.clamp(lo, hi).to(torch.float32)
+    def _minimal(
+        self, data: Dataset, found_adv: torch.Tensor, correct: np.ndarray, norm: str
+    ) -> tuple[MinimalNorm | None, np.ndarray | None]:
+        return None, None
 
-    @staticmethod
-    def _rescore(
-        target: Target, x_adv: torch.Tensor, y: torch.Tensor, y_target: torch.Tensor | None
-    ) -> np.ndarray:
-        """Independent forward pass through the public API: the reported success."""
-        pred = torch.as_tensor(target.predict_labels(x_adv.numpy()))
-        ok = pred == y_target if y_target is not None else pred != y
-        return ok.numpy()
+    def _extra_fields(
+        self, params: dict[str, Any], stages: tuple[StageLog, ...], n: int
+    ) -> dict[str, Any]:
+        """Outcome fields particular to one attack (the ensemble's preset and stages)."""
+        return {}
 
-    @staticmethod
-    def _norm_of(d: torch.Tensor, norm: str) -> np.ndarray:
-        flat = d.reshape(len(d), -1).double()
-        if norm == "linf":
-            return flat.abs().amax(1).numpy() if flat.shape[1] else np.zeros(len(d))
-        if norm == "l2":
-            return flat.norm(dim=1).numpy()
-        return flat.abs().sum(1).numpy()
-
-    def _package(
+    def _measure(
         self,
         data: Dataset,
         x_adv: torch.Tensor,
@@ -218,53 +398,49 @@ class EvasionAttack(Attack):
         correct: np.ndarray,
         success: np.ndarray,
         queries: np.ndarray,
-        curve: list[dict[str, float]],
-        extra: dict[str, Any],
+        curve: list[CurvePoint],
+        stages: tuple[StageLog, ...],
+        runs: int | None,
         params: dict[str, Any],
-    ) -> Result:
+    ) -> Measurement:
         n = len(correct)
         xa = x_adv.numpy()
         norms = perturbation_norms(data.x, xa)
-        found = perturbation_norms(data.x, found_adv.numpy()) if self.minimum_norm else norms
         robust = correct & ~success
-        k_robust = int(robust.sum())
-        lo, hi = wilson_interval(k_robust, n)
+        lo, hi = wilson_interval(int(robust.sum()), n)
         linf = norm_summary(norms["linf"], success)
         l2 = norm_summary(norms["l2"], success)
         l1 = norm_summary(norms["l1"], success)
-        metrics: dict[str, Any] = {
-            "n": n,
-            "eps": params.get("eps"),
-            "norm": params["norm"],
-            "targeted": bool(params.get("targeted")),
-            "clean_accuracy": float(np.mean(correct)) if n else 0.0,
-            "robust_accuracy": robust_accuracy(correct, success),
-            "robust_accuracy_ci95": [lo, hi],
-            "attack_success_rate": attack_success_rate(correct, success),
-            "mean_linf": linf["mean"],
-            "mean_l2": l2["mean"],
-            "median_l2": l2["median"],
-            "mean_l1": l1["mean"],
-            "median_linf": linf["median"],
-        }
-        if curve:
-            metrics["curve"] = curve
+        cost = None
         if queries.any():
             attacked = correct
-            metrics["queries"] = {
-                "mean": float(queries[attacked].mean()) if attacked.any() else 0.0,
-                "median": float(np.median(queries[attacked])) if attacked.any() else 0.0,
-                "max": int(queries.max()),
-                "total": int(queries.sum()),
-            }
-        if self.minimum_norm:
-            mask = correct & (found[params["norm"]] > 0)
-            metrics["minimal_perturbation"] = {
-                "norm": params["norm"],
-                "median": norm_summary(found[params["norm"]], mask)["median"],
-                "mean": norm_summary(found[params["norm"]], mask)["mean"],
-            }
-        metrics.update(extra)
+            cost = QueryCost(
+                mean=float(queries[attacked].mean()) if attacked.any() else 0.0,
+                median=float(np.median(queries[attacked])) if attacked.any() else 0.0,
+                max=int(queries.max()),
+                total=int(queries.sum()),
+            )
+        minimal, minimal_norms = self._minimal(data, found_adv, correct, params["norm"])
+        outcome = EvasionOutcome(
+            n=n,
+            eps=params.get("eps"),
+            norm=params["norm"],
+            targeted=bool(params.get("targeted")),
+            clean_accuracy=float(np.mean(correct)) if n else 0.0,
+            robust_accuracy=robust_accuracy(correct, success),
+            robust_accuracy_ci95=(lo, hi),
+            attack_success_rate=attack_success_rate(correct, success),
+            mean_linf=linf["mean"],
+            median_linf=linf["median"],
+            mean_l2=l2["mean"],
+            median_l2=l2["median"],
+            mean_l1=l1["mean"],
+            curve=tuple(curve),
+            queries=cost,
+            minimal_perturbation=minimal,
+            apgd_runs=runs,
+            **self._extra_fields(params, stages, n),
+        )
         per_sample = {
             "clean_correct": correct,
             "success": success,
@@ -272,76 +448,84 @@ class EvasionAttack(Attack):
             "l2": norms["l2"],
             "l1": norms["l1"],
         }
-        if self.minimum_norm:
-            per_sample["minimal_norm"] = found[params["norm"]]
+        if minimal_norms is not None:
+            per_sample["minimal_norm"] = minimal_norms
         if queries.any():
             per_sample["queries"] = queries
         artifacts = (
             {"x_adv": xa.astype(np.float32)} if params.get("keep_adversarials", True) else {}
         )
-        return partial_result(metrics, per_sample, artifacts)
+        return Measurement(outcome, per_sample, artifacts)
 
-    # ----------------------------------------------------------------------------------------
-    def findings(self, result: Result) -> list[Finding]:
-        """Rule EVA-001 (docs/findings.md): severity from the relative accuracy drop.
 
-        drop = (clean - robust) / clean at the configured budget:
-        >= 0.9 critical, >= 0.5 high, >= 0.2 medium, >= 0.05 low, otherwise info.
-        """
-        if not result.ok:
-            return []
-        m = result.metrics
-        clean, robust = float(m["clean_accuracy"]), float(m["robust_accuracy"])
-        if m.get("eps") is None:
-            return []
-        drop = (clean - robust) / clean if clean > 0 else 0.0
-        severity = evasion_severity(drop)
-        what = "targeted" if m.get("targeted") else "untargeted"
-        title = (
-            f"{self.name} ({what}, {m['norm']} eps={m['eps']:g}) cuts accuracy from "
-            f"{clean:.1%} to {robust:.1%}"
+class FixedBudgetAttack(EvasionAttack):
+    """Find an adversarial within the budget ``eps`` (required)."""
+
+    def _budget_problems(self, params: dict[str, Any]) -> list[str]:
+        if params.get("eps") is None:
+            return [f"`eps` is required for {self.name}; give the perturbation budget"]
+        return []
+
+
+class MinimumNormAttack(EvasionAttack):
+    """Find the smallest adversarial perturbation; ``eps`` (optional) turns it into a budget.
+
+    Success within a budget means "adversarial and norm <= eps"; the outcome adds the minimal
+    perturbations found (``minimal_perturbation``, per-sample ``minimal_norm``).
+    """
+
+    parameters = declare(
+        eps=Param(
+            None,
+            OptionalOf(Interval(float, 0, None, closed="left")),
+            "Budget to report success within (the search itself is unbounded).",
         )
-        return [
-            Finding(
-                id=f"EVA-001:{result.target}:{result.test_id}:{m['norm']}:{m['eps']:g}",
-                rule="EVA-001",
-                title=title,
-                severity=severity,
-                target=result.target,
-                test_id=result.test_id,
-                threats=self.threats,
-                evidence={
-                    "clean_accuracy": clean,
-                    "robust_accuracy": robust,
-                    "relative_drop": drop,
-                    "eps": m["eps"],
-                    "norm": m["norm"],
-                    "n": m["n"],
-                    "robust_accuracy_ci95": m.get("robust_accuracy_ci95"),
-                },
-                recommendation=(
-                    "Harden the model (adversarial training, input preprocessing with care for "
-                    "gradient masking, certified defences) and re-assess with the ensemble attack."
-                    if severity >= Severity.MEDIUM
-                    else "Keep monitoring; re-assess with stronger attacks and larger budgets."
-                ),
-            )
-        ]
-
-
-def evasion_severity(relative_drop: float) -> Severity:
-    """EVA-001 thresholds on the relative accuracy drop under attack."""
-    return severity_at(
-        relative_drop,
-        {Severity.CRITICAL: 0.9, Severity.HIGH: 0.5, Severity.MEDIUM: 0.2, Severity.LOW: 0.05},
     )
 
+    def _accept(self, cand: torch.Tensor, x: torch.Tensor, hit: np.ndarray, eps: float | None,
+                norm: str) -> np.ndarray:  # fmt: skip
+        if eps is None:
+            return hit
+        return hit & (_norm_of(cand - x, norm) <= eps * (1 + 1e-4) + 1e-7)
 
-def merged_constraints(**extra: Any) -> dict[str, Any]:
-    """The base evasion constraints plus attack-specific ones."""
-    return {**BASE_CONSTRAINTS, **extra}
+    def _to_budget(self, cand: torch.Tensor, x: torch.Tensor, eps: float | None, norm: str,
+                   bounds: tuple[float, float]) -> torch.Tensor:  # fmt: skip
+        if eps is None:
+            return cand
+        lo, hi = bounds
+        return (x + project(cand - x, norm, eps)).clamp(lo, hi)
+
+    def _keeps_first_found(self, eps: float | None, eps_list: list[float | None]) -> bool:
+        # every point's first found adversarial, kept for the minimal-norm statistics
+        return eps is None or eps == eps_list[0]
+
+    def _minimal(
+        self, data: Dataset, found_adv: torch.Tensor, correct: np.ndarray, norm: str
+    ) -> tuple[MinimalNorm | None, np.ndarray | None]:
+        found = perturbation_norms(data.x, found_adv.numpy())[norm]
+        mask = correct & (found > 0)
+        stats = norm_summary(found, mask)
+        return MinimalNorm(norm=norm, median=stats["median"], mean=stats["mean"]), found
 
 
-def merged_defaults(**extra: Any) -> dict[str, Any]:
-    """The base evasion defaults plus attack-specific ones."""
-    return {**BASE_DEFAULTS, **extra}
+def _clamp(x: torch.Tensor, view: Classifier) -> torch.Tensor:
+    lo, hi = view.spec.bounds
+    return x.clamp(lo, hi).to(torch.float32)
+
+
+def _rescore(
+    view: Classifier, x_adv: torch.Tensor, y: torch.Tensor, y_target: torch.Tensor | None
+) -> np.ndarray:
+    """Independent forward pass through the public API: the reported success."""
+    pred = torch.as_tensor(view.predict_labels(x_adv.numpy()))
+    ok = pred == y_target if y_target is not None else pred != y
+    return ok.numpy()
+
+
+def _norm_of(d: torch.Tensor, norm: str) -> np.ndarray:
+    flat = d.reshape(len(d), -1).double()
+    if norm == "linf":
+        return flat.abs().amax(1).numpy() if flat.shape[1] else np.zeros(len(d))
+    if norm == "l2":
+        return flat.norm(dim=1).numpy()
+    return flat.abs().sum(1).numpy()

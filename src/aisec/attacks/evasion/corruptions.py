@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from aisec.base import SecurityTest, partial_result
-from aisec.errors import ParameterError
-from aisec.params import Interval, ListOf, Options
-from aisec.records import Finding, Result, Severity, severity_at
+from aisec.base import Measurement, SecurityTest
+from aisec.findings import FindingRule, Subject
+from aisec.params import Interval, ListOf, Options, Param, declare
+from aisec.records import Severity
+from aisec.records.evasion import CorruptionCell, CorruptionOutcome
+from aisec.records.outcome import encode
 from aisec.registry import register
 from aisec.targets.base import Capability
+from aisec.targets.views import classifier
 
 if TYPE_CHECKING:
     from aisec.data.dataset import Dataset
@@ -111,6 +114,40 @@ def _is_image(shape: tuple[int, ...]) -> bool:
     return len(shape) == 2 or (len(shape) == 3 and shape[0] in (1, 3))
 
 
+def _corruption_title(o: CorruptionOutcome, s: Subject) -> str:
+    title = (
+        f"Natural corruptions cut accuracy from {o.clean_accuracy:.1%} to "
+        f"{o.mean_corruption_accuracy:.1%} on average"
+    )
+    if o.worst is not None:
+        w = o.worst
+        title += f" (worst: {w.corruption} at severity {w.severity}, {w.accuracy:.1%})"
+    return title
+
+
+COR_001: FindingRule[CorruptionOutcome] = FindingRule(
+    rule="COR-001",
+    outcome=CorruptionOutcome,
+    measure=lambda o: o.relative_drop,
+    thresholds={Severity.HIGH: 0.5, Severity.MEDIUM: 0.25, Severity.LOW: 0.1},
+    title=_corruption_title,
+    evidence=lambda o: {
+        "clean_accuracy": o.clean_accuracy,
+        "mean_corruption_accuracy": o.mean_corruption_accuracy,
+        "relative_drop": o.relative_drop,
+        "per_corruption_relative_drop": dict(o.per_corruption_relative_drop),
+        "worst": encode(o.worst) if o.worst is not None else {},
+        "n": o.n,
+    },
+    recommendation=(
+        "Train with corruption augmentations (e.g. AugMix), validate the sensor pipeline, and "
+        "monitor input quality in production."
+    ),
+    recommendation_below="Keep monitoring input quality; re-assess after model or sensor changes.",
+)
+"""Rule COR-001 (docs/findings.md): severity from the relative drop of the mean accuracy."""
+
+
 @register
 class Corruptions(SecurityTest):
     """Accuracy under natural corruptions at severities 1-5 (a non-adversarial baseline).
@@ -132,31 +169,27 @@ class Corruptions(SecurityTest):
     requires = frozenset({Capability.LABELS})
     threats: ClassVar[tuple[str, ...]] = ("natural-corruption",)
     references = ("Hendrycks and Dietterich, ICLR 2019, arXiv:1903.12261",)
-    constraints: ClassVar[dict[str, Any]] = {
-        "corruptions": ListOf(Options(CORRUPTIONS)),
-        "severities": ListOf(Interval(int, 1, 5)),
-    }
-    defaults: ClassVar[dict[str, Any]] = {
-        "corruptions": list(CORRUPTIONS),
-        "severities": [1, 2, 3, 4, 5],
-    }
+    rules = (COR_001,)
+    outcome_type = CorruptionOutcome
+    parameters = declare(
+        corruptions=Param(list(CORRUPTIONS), ListOf(Options(CORRUPTIONS)), "Corruptions to apply."),
+        severities=Param([1, 2, 3, 4, 5], ListOf(Interval(int, 1, 5)), "Severities, 1 to 5."),
+    )
 
-    def validate(self, target: Target, data: Dataset | None, params: dict[str, Any]) -> None:
-        """Data must fit the target; at least one corruption must apply to its inputs."""
-        super().validate(target, data, params)
-        if not _is_image(tuple(target.spec.shape)) and set(params["corruptions"]) <= IMAGE_ONLY:
-            raise ParameterError(
-                self.id,
-                [
-                    f"{', '.join(params['corruptions'])} need image inputs; add gaussian_noise, "
-                    "brightness or contrast for inputs of shape " + str(tuple(target.spec.shape))
-                ],
-            )
+    def check(self, target: Target, data: Any, params: dict[str, Any]) -> list[str]:
+        """At least one corruption must apply to the target's inputs."""
+        shape = tuple(classifier(target, self.id).spec.shape)
+        if not _is_image(shape) and set(params["corruptions"]) <= IMAGE_ONLY:
+            return [
+                f"{', '.join(params['corruptions'])} need image inputs; add gaussian_noise, "
+                f"brightness or contrast for inputs of shape {shape}"
+            ]
+        return []
 
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
-        assert data is not None
+    def _execute(
+        self, base: Target, data: Dataset, params: dict[str, Any], seed: int
+    ) -> Measurement:
+        target = classifier(base, self.id)
         bounds = target.spec.bounds
         clean_correct = target.predict_labels(data.x) == data.y
         clean = float(clean_correct.mean()) if len(data) else 0.0
@@ -165,8 +198,8 @@ class Corruptions(SecurityTest):
         skipped = [c for c in dict.fromkeys(params["corruptions"]) if c not in names]
         severities = sorted(set(params["severities"]))
         rng = np.random.default_rng(seed)
-        cells: list[dict[str, Any]] = []
-        by_name: dict[str, list[float]] = {}
+        cells: list[CorruptionCell] = []
+        by_name: dict[str, tuple[float, ...]] = {}
         correct_count = np.zeros(len(data))
         for name in names:
             accs = []
@@ -176,80 +209,31 @@ class Corruptions(SecurityTest):
                 correct_count += ok
                 acc = float(ok.mean()) if len(data) else 0.0
                 accs.append(acc)
-                cells.append({"corruption": name, "severity": s, "accuracy": acc})
-            by_name[name] = accs
-        mca = float(np.mean([c["accuracy"] for c in cells])) if cells else clean
-        worst = min(cells, key=lambda c: c["accuracy"], default=None)
-        metrics: dict[str, Any] = {
-            "n": len(data),
-            "clean_accuracy": clean,
-            "severities": severities,
-            "accuracy": by_name,
-            "per_corruption": cells,
-            "mean_corruption_accuracy": mca,
-            "relative_drop": (clean - mca) / clean if clean > 0 else 0.0,
-            "per_corruption_relative_drop": {
+                cells.append(CorruptionCell(name, s, acc))
+            by_name[name] = tuple(accs)
+        mca = float(np.mean([c.accuracy for c in cells])) if cells else clean
+        outcome = CorruptionOutcome(
+            n=len(data),
+            clean_accuracy=clean,
+            severities=tuple(severities),
+            accuracy=by_name,
+            per_corruption=tuple(cells),
+            mean_corruption_accuracy=mca,
+            relative_drop=(clean - mca) / clean if clean > 0 else 0.0,
+            per_corruption_relative_drop={
                 k: (clean - float(np.mean(v))) / clean if clean > 0 else 0.0
                 for k, v in by_name.items()
             },
-            "worst": worst,
-            "skipped": skipped,
-        }
+            worst=min(cells, key=lambda c: c.accuracy, default=None),
+            skipped=tuple(skipped),
+        )
         per_sample = {
             "clean_correct": clean_correct,
             "corrupted_accuracy": correct_count / max(1, len(cells)),
         }
-        return partial_result(metrics, per_sample)
-
-    def findings(self, result: Result) -> list[Finding]:
-        """Rule COR-001 (docs/findings.md): severity from the relative drop of the mean accuracy.
-
-        drop = (clean - mCA) / clean: >= 0.5 high, >= 0.25 medium, >= 0.1 low, otherwise info.
-        """
-        if not result.ok:
-            return []
-        m = result.metrics
-        drop = float(m["relative_drop"])
-        severity = corruption_severity(drop)
-        worst = m.get("worst") or {}
-        title = (
-            f"Natural corruptions cut accuracy from {m['clean_accuracy']:.1%} to "
-            f"{m['mean_corruption_accuracy']:.1%} on average"
-        )
-        if worst:
-            title += (
-                f" (worst: {worst['corruption']} at severity {worst['severity']}, "
-                f"{worst['accuracy']:.1%})"
-            )
-        return [
-            Finding(
-                id=f"COR-001:{result.target}:{result.test_id}",
-                rule="COR-001",
-                title=title,
-                severity=severity,
-                target=result.target,
-                test_id=result.test_id,
-                threats=self.threats,
-                evidence={
-                    "clean_accuracy": m["clean_accuracy"],
-                    "mean_corruption_accuracy": m["mean_corruption_accuracy"],
-                    "relative_drop": drop,
-                    "per_corruption_relative_drop": m["per_corruption_relative_drop"],
-                    "worst": worst,
-                    "n": m["n"],
-                },
-                recommendation=(
-                    "Train with corruption augmentations (e.g. AugMix), validate the sensor "
-                    "pipeline, and monitor input quality in production."
-                    if severity >= Severity.MEDIUM
-                    else "Keep monitoring input quality; re-assess after model or sensor changes."
-                ),
-            )
-        ]
+        return Measurement(outcome, per_sample)
 
 
 def corruption_severity(relative_drop: float) -> Severity:
-    """COR-001 thresholds on the relative drop of mean corruption accuracy."""
-    return severity_at(
-        relative_drop, {Severity.HIGH: 0.5, Severity.MEDIUM: 0.25, Severity.LOW: 0.1}
-    )
+    """COR-001's severity for the relative drop of mean corruption accuracy."""
+    return COR_001.severity(relative_drop)

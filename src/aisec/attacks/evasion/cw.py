@@ -6,26 +6,20 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
-from aisec.params import Boolean, Interval
+from aisec.attacks.evasion.base import NORMS, AttackContext, MinimumNormAttack, Perturbation
+from aisec.params import Boolean, Interval, Options, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 if TYPE_CHECKING:
-    from aisec.targets.torch import TorchClassifier
+    from aisec.targets.views import Differentiable
 
 ADAM_BETAS = (0.9, 0.999)
 UNBOUNDED = 1e10
 
 
 @register
-class CarliniWagnerL2(EvasionAttack):
+class CarliniWagnerL2(MinimumNormAttack):
     """Carlini-Wagner L2 attack, batched, with one constant ``c`` per sample.
 
     The input is written ``x = lo + (hi - lo) * (tanh(w) + 1) / 2`` so the box holds by
@@ -44,35 +38,27 @@ class CarliniWagnerL2(EvasionAttack):
     name = "Carlini-Wagner L2"
     requires = frozenset({Capability.GRADIENTS})
     references = ("Carlini & Wagner, IEEE S&P 2017, arXiv:1608.04644",)
-    minimum_norm = True
     supported_norms: ClassVar[tuple[str, ...]] = ("l2",)
-    constraints = merged_constraints(
-        steps=Interval(int, 1, 100_000),
-        binary_search_steps=Interval(int, 1, 100),
-        initial_const=Interval(float, 0, None, closed="neither"),
-        lr=Interval(float, 0, None, closed="neither"),
-        confidence=Interval(float, 0, None),
-        abort_early=Boolean(),
-    )
-    defaults = merged_defaults(
-        eps=None,
-        norm="l2",
-        steps=1000,
-        binary_search_steps=9,
-        initial_const=1.0,
-        lr=1e-2,
-        confidence=0.0,
-        abort_early=True,
+    parameters = declare(
+        norm=Param("l2", Options(NORMS), "Norm of the perturbation (L2 only)."),
+        steps=Param(1000, Interval(int, 1, 100_000), "Adam steps per binary-search round."),
+        binary_search_steps=Param(9, Interval(int, 1, 100), "Rounds of the search over c."),
+        initial_const=Param(
+            1.0, Interval(float, 0, None, closed="neither"), "Starting constant c."
+        ),
+        lr=Param(1e-2, Interval(float, 0, None, closed="neither"), "Adam learning rate."),
+        confidence=Param(0.0, Interval(float, 0, None), "Margin kappa of the adversarial."),
+        abort_early=Param(True, Boolean(), "Stop a round when the loss stalls."),
     )
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
-        p = {**self.defaults, **ctx.params}
-        target = ctx.target
-        bs = getattr(target, "batch_size", 512)
+        p = ctx.params
+        target = ctx.model
+        bs = target.batch_size
         out = x.clone()
         for s in range(0, len(x), bs):
             out[s : s + bs] = cw_run(
-                target,  # type: ignore[arg-type]
+                target,
                 x[s : s + bs],
                 y[s : s + bs],
                 None if ctx.y_target is None else ctx.y_target[s : s + bs],
@@ -87,7 +73,7 @@ class CarliniWagnerL2(EvasionAttack):
 
 
 def cw_run(
-    target: TorchClassifier,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None,

@@ -6,23 +6,17 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
-from aisec.params import Interval
+from aisec.attacks.evasion.base import NORMS, AttackContext, MinimumNormAttack, Perturbation
+from aisec.params import Interval, Options, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 if TYPE_CHECKING:
-    from aisec.targets.torch import TorchClassifier
+    from aisec.targets.views import Differentiable
 
 
 def class_jacobian(
-    target: TorchClassifier, x: torch.Tensor, classes: torch.Tensor
+    target: Differentiable, x: torch.Tensor, classes: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits at ``x`` and the input gradients of the chosen logits of each sample.
 
@@ -58,7 +52,7 @@ def dual_norm(w: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 @register
-class DeepFool(EvasionAttack):
+class DeepFool(MinimumNormAttack):
     """DeepFool under L2 or L-inf, batched over samples.
 
     At each step the classifier is linearised around the current point; among the candidate
@@ -76,24 +70,23 @@ class DeepFool(EvasionAttack):
     name = "DeepFool"
     requires = frozenset({Capability.GRADIENTS})
     references = ("Moosavi-Dezfooli et al., CVPR 2016, arXiv:1511.04599",)
-    minimum_norm = True
     supported_norms: ClassVar[tuple[str, ...]] = ("l2", "linf")
-    constraints = merged_constraints(
-        steps=Interval(int, 1, 10_000),
-        overshoot=Interval(float, 0, 1),
-        candidates=Interval(int, 2, 100_000),
+    parameters = declare(
+        norm=Param("l2", Options(NORMS), "Norm of the perturbation: l2 or linf."),
+        steps=Param(50, Interval(int, 1, 10_000), "Linearisation steps."),
+        overshoot=Param(0.02, Interval(float, 0, 1), "Factor the total step is scaled by."),
+        candidates=Param(10, Interval(int, 2, 100_000), "Top classes considered."),
     )
-    defaults = merged_defaults(eps=None, norm="l2", steps=50, overshoot=0.02, candidates=10)
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
-        target = ctx.target
+        target = ctx.model
         p = ctx.params
-        bs = getattr(target, "batch_size", 512)
+        bs = target.batch_size
         out = x.clone()
         for s in range(0, len(x), bs):
             yt = None if ctx.y_target is None else ctx.y_target[s : s + bs]
             out[s : s + bs] = deepfool_run(
-                target,  # type: ignore[arg-type]
+                target,
                 x[s : s + bs],
                 y[s : s + bs],
                 yt,
@@ -106,7 +99,7 @@ class DeepFool(EvasionAttack):
 
 
 def deepfool_run(
-    target: TorchClassifier,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None,

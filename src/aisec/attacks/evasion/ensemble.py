@@ -7,29 +7,25 @@ diverse parameter-free attacks", ICML 2020 (arXiv:2003.01690), the "standard" ve
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.apgd import APGDCE, APGDT
 from aisec.attacks.evasion.base import (
     AttackContext,
     EvasionAttack,
+    FixedBudgetAttack,
     Perturbation,
-    merged_constraints,
-    merged_defaults,
+    StageLog,
 )
-from aisec.attacks.evasion.gradients import project
-from aisec.attacks.evasion.square import Square
-from aisec.params import Options
+from aisec.params import Options, Param, declare
+from aisec.records.evasion import EnsembleStage
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 if TYPE_CHECKING:
-    from aisec.data.dataset import Dataset
-    from aisec.records import Result
     from aisec.targets.base import Target
 
 
@@ -76,39 +72,34 @@ DEPARTURES: dict[str, tuple[str, ...]] = {
 
 
 def _attack_class(attack_id: str) -> type[EvasionAttack] | None:
-    """The stage's class, or None when its module is not available in this installation."""
-    known: dict[str, type[EvasionAttack]] = {
-        "evasion.apgd-ce": APGDCE,
-        "evasion.apgd-t": APGDT,
-        "evasion.square": Square,
-    }
-    if attack_id in known:
-        return known[attack_id]
-    if attack_id == "evasion.fab":
-        try:
-            from aisec.attacks.evasion.fab import FAB
-        except ImportError:
-            return None
-        return FAB
-    return None
+    """The stage's registered class, or None when this installation does not have it."""
+    from aisec.errors import ConfigError
+    from aisec.registry import get_test
+
+    try:
+        cls = get_test(attack_id)
+    except ConfigError:
+        return None
+    return cls if issubclass(cls, EvasionAttack) else None
 
 
 @register
-class Ensemble(EvasionAttack):
+class Ensemble(FixedBudgetAttack):
     """Run the attacks of a preset in sequence, each on the points still robust.
 
     A point counts as broken by the first stage whose adversarial example (re-scored by an
     independent forward pass, and projected onto the ``eps`` ball for minimum-norm stages) is
     misclassified; the ensemble's robust accuracy is the per-point worst case over all stages,
-    so it is never higher than that of any single stage. ``metrics["stages"]`` lists
+    so it is never higher than that of any single stage. The outcome's ``stages`` list
     ``{"attack", "robust_accuracy", "seconds", "broken"}`` after each stage, at the budget
     ``eps`` (with a ``curve``, points already broken at a smaller budget are not attacked
-    again, so ``broken`` counts only the points a stage broke at the budget).
+    again, so ``broken`` counts only the points a stage broke at the budget). Stages are
+    composed through their public :meth:`~aisec.attacks.evasion.base.EvasionAttack.perturb`.
 
     ``preset: standard`` (default) is the published AutoAttack standard version: APGD-CE
     (no restarts, 100 iterations), APGD-T (9 target classes, 100 iterations), FAB-T (9 target
     classes, 100 iterations) and Square (5000 queries, 1 restart).
-    ``preset: fast`` departs from it as ``metrics["preset_departures"]`` says.
+    ``preset: fast`` departs from it as the outcome's ``preset_departures`` say.
 
     Reference: Croce & Hein, "Reliable evaluation of adversarial robustness with an ensemble of
     diverse parameter-free attacks", ICML 2020.
@@ -119,86 +110,68 @@ class Ensemble(EvasionAttack):
     requires = frozenset({Capability.GRADIENTS})
     supported_norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
     references = ("Croce & Hein, ICML 2020, arXiv:2003.01690",)
-    constraints = merged_constraints(preset=Options(tuple(PRESETS)))
-    defaults = merged_defaults(preset="standard")
+    parameters = declare(
+        preset=Param("standard", Options(tuple(PRESETS)), "Attack sequence: standard or fast.")
+    )
 
-    def validate(self, target: Target, data: Dataset | None, params: dict[str, Any]) -> None:
+    def check(self, target: Target, data: Any, params: dict[str, Any]) -> list[str]:
         """The ensemble evaluates untargeted robustness only."""
-        from aisec.errors import ParameterError
-
-        super().validate(target, data, params)
+        problems = super().check(target, data, params)
         if params.get("targeted"):
-            raise ParameterError(
-                self.id,
-                ["the ensemble is untargeted; run evasion.apgd-dlr with targeted: true instead"],
+            problems.append(
+                "the ensemble is untargeted; run evasion.apgd-dlr with targeted: true instead"
             )
-        if params.get("eps") is None:
-            raise ParameterError(self.id, ["`eps` is required for the ensemble"])
+        return problems
 
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
-        self._log: dict[float, list[dict[str, Any]]] = {}
-        result = super()._run(target, data, params, seed)
-        assert data is not None
-        n = len(data.y)
-        # no point left to attack at the budget: every stage leaves the robust accuracy at 0
-        empty = [
-            {"attack": s.label, "broken": 0, "remaining": 0, "seconds": 0.0}
-            for s in PRESETS[params["preset"]]
-        ]
-        log = self._log.get(float(params["eps"]), empty)
-        metrics = dict(result.metrics)
-        metrics["preset"] = params["preset"]
-        metrics["preset_departures"] = list(DEPARTURES[params["preset"]])
-        metrics["stages"] = [
-            {
-                "attack": e["attack"],
-                "robust_accuracy": e["remaining"] / n if n else 0.0,
-                "seconds": e["seconds"],
-                "broken": e["broken"],
-                **({"unavailable": True} if e.get("unavailable") else {}),
-            }
-            for e in log
-        ]
-        return replace(result, metrics=metrics)
+    def _extra_fields(
+        self, params: dict[str, Any], stages: tuple[StageLog, ...], n: int
+    ) -> dict[str, Any]:
+        preset = params["preset"]
+        if not stages:  # no point left to attack at the budget: every stage leaves it as it is
+            stages = tuple(StageLog(s.label, 0, 0, 0.0) for s in PRESETS[preset])
+        return {
+            "preset": preset,
+            "preset_departures": DEPARTURES[preset],
+            "stages": tuple(
+                EnsembleStage(
+                    attack=e.attack,
+                    robust_accuracy=e.remaining / n if n else 0.0,
+                    seconds=e.seconds,
+                    broken=e.broken,
+                    unavailable=e.unavailable,
+                )
+                for e in stages
+            ),
+        }
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
         assert ctx.eps is not None
-        target = ctx.target
         best = x.clone()
         alive = torch.ones(len(x), dtype=torch.bool)
         queries = np.zeros(len(x), dtype=np.int64)
-        log: list[dict[str, Any]] = []
+        log: list[StageLog] = []
         for stage in PRESETS[ctx.params["preset"]]:
             start = time.perf_counter()
             cls = _attack_class(stage.attack_id)
             idx = alive.nonzero().flatten()
-            entry: dict[str, Any] = {"attack": stage.label, "broken": 0}
-            if cls is None:
-                entry["unavailable"] = True
-            elif len(idx):
-                attack = cls(**stage.params)
-                sub = AttackContext(
-                    target=target,
-                    eps=ctx.eps,
-                    norm=ctx.norm,
-                    params={**attack.resolved_params(), "eps": ctx.eps, "norm": ctx.norm},
-                    generator=ctx.generator,
+            broken = 0
+            if cls is not None and len(idx):
+                batch = cls(**stage.params).perturb(
+                    ctx.target, x[idx], y[idx], eps=ctx.eps, norm=ctx.norm, generator=ctx.generator
                 )
-                out = attack._perturb(x[idx], y[idx], sub)
-                cand = self._project_to_bounds(out.x_adv.detach().cpu(), target)
-                if cls.minimum_norm:
-                    lo, hi = target.spec.bounds
-                    cand = (x[idx] + project(cand - x[idx], ctx.norm, ctx.eps)).clamp(lo, hi)
-                hit = torch.as_tensor(self._rescore(target, cand, y[idx], None))
-                best[idx[hit]] = cand[hit]
+                hit = torch.as_tensor(batch.success)
+                best[idx[hit]] = batch.x_adv[hit]
                 alive[idx[hit]] = False
-                if out.queries is not None:
-                    queries[idx.numpy()] += out.queries
-                entry["broken"] = int(hit.sum())
-            entry["remaining"] = int(alive.sum())
-            entry["seconds"] = time.perf_counter() - start
-            log.append(entry)
-        self._log[float(ctx.eps)] = log
-        return Perturbation(best, queries=queries if queries.any() else None)
+                if batch.queries is not None:
+                    queries[idx.numpy()] += batch.queries
+                broken = int(hit.sum())
+            log.append(
+                StageLog(
+                    stage.label,
+                    broken,
+                    int(alive.sum()),
+                    time.perf_counter() - start,
+                    unavailable=cls is None,
+                )
+            )
+        return Perturbation(best, queries=queries if queries.any() else None, stages=tuple(log))

@@ -6,21 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
+from aisec.attacks.evasion.base import AttackContext, MinimumNormAttack, Perturbation
 from aisec.attacks.evasion.deepfool import class_jacobian, dual_norm
 from aisec.attacks.evasion.gradients import flat_norm
-from aisec.params import Interval
+from aisec.params import Interval, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 if TYPE_CHECKING:
-    from aisec.targets.torch import TorchClassifier
+    from aisec.targets.views import Differentiable
 
 # Radius of the random restarts when no budget is given, as a fraction of the input range.
 RESTART_RADIUS = {"linf": 0.3, "l2": 1.0, "l1": 5.0}
@@ -91,7 +85,7 @@ def project_hyperplane_box(
 
 
 @register
-class FAB(EvasionAttack):
+class FAB(MinimumNormAttack):
     """FAB minimum-norm attack (L-inf, L2, L1), untargeted, targeted, or FAB-T.
 
     Each step linearises the classifier at the current iterate, picks the closest linearised
@@ -121,22 +115,22 @@ class FAB(EvasionAttack):
         "Croce & Hein, ICML 2020, arXiv:1907.02044",
         "Croce & Hein, ICML 2020, arXiv:2003.01690",
     )
-    minimum_norm = True
-    constraints = merged_constraints(
-        steps=Interval(int, 1, 100_000),
-        restarts=Interval(int, 1, 1000),
-        n_target_classes=Interval(int, 1, 100_000),
-        alpha_max=Interval(float, 0, 1),
-        eta=Interval(float, 1, None),
-        beta=Interval(float, 0, 1, closed="neither"),
-    )
-    defaults = merged_defaults(
-        eps=None, steps=100, restarts=1, n_target_classes=9, alpha_max=0.1, eta=1.05, beta=0.9
+    parameters = declare(
+        steps=Param(100, Interval(int, 1, 100_000), "Steps per restart."),
+        restarts=Param(1, Interval(int, 1, 1000), "Restarts (after the first, random starts)."),
+        n_target_classes=Param(
+            9, Interval(int, 1, 100_000), "FAB-T: top other classes attacked, one run each."
+        ),
+        alpha_max=Param(0.1, Interval(float, 0, 1), "Largest weight of the original input."),
+        eta=Param(1.05, Interval(float, 1, None), "Overshoot of each step."),
+        beta=Param(
+            0.9, Interval(float, 0, 1, closed="neither"), "Pull-back toward the input on success."
+        ),
     )
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
-        p = {**self.defaults, **ctx.params}
-        target: TorchClassifier = ctx.target  # type: ignore[assignment]
+        p = ctx.params
+        target = ctx.model
         n_classes = target.spec.n_classes
         best = x.clone()
         best_norm = torch.full((len(x),), float("inf"), dtype=torch.float64)
@@ -177,8 +171,8 @@ class FAB(EvasionAttack):
         p: dict[str, Any],
         ctx: AttackContext,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        target = ctx.target
-        bs = getattr(target, "batch_size", 512)
+        target = ctx.model
+        bs = target.batch_size
         advs, norms = [], []
         for s in range(0, len(idx), bs):
             i = idx[s : s + bs]
@@ -186,7 +180,7 @@ class FAB(EvasionAttack):
             if restart > 0:
                 start = self._random_start(x[i], best_norm[i], ctx)
             adv, nrm = fab_run(
-                target,  # type: ignore[arg-type]
+                target,
                 x[i],
                 y[i],
                 None if goal is None else goal[i],
@@ -219,7 +213,7 @@ class FAB(EvasionAttack):
 
 
 def fab_run(
-    target: TorchClassifier,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     goal: torch.Tensor | None,

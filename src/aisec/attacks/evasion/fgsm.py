@@ -6,20 +6,14 @@ from typing import ClassVar
 
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
+from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import ascent_step, loss_and_grad
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 
 @register
-class FGSM(EvasionAttack):
+class FGSM(FixedBudgetAttack):
     """One signed-gradient step of size ``eps`` (L-inf) or a normalised step (L2).
 
     Reference: Goodfellow, Shlens, Szegedy. "Explaining and Harnessing Adversarial Examples",
@@ -31,18 +25,16 @@ class FGSM(EvasionAttack):
     requires = frozenset({Capability.GRADIENTS})
     references = ("Goodfellow et al., ICLR 2015, arXiv:1412.6572",)
     supported_norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
-    constraints = merged_constraints()
-    defaults = merged_defaults()
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
-        target = ctx.target
+        target = ctx.model
         assert ctx.eps is not None
         lo, hi = target.spec.bounds
-        bs = getattr(target, "batch_size", 512)
+        bs = target.batch_size
         out = []
         for i in range(0, len(x), bs):
             xb, yb = x[i : i + bs], y[i : i + bs]
             yt = None if ctx.y_target is None else ctx.y_target[i : i + bs]
-            _, _, grad = loss_and_grad(target, xb, yb, yt)  # type: ignore[arg-type]
+            _, _, grad = loss_and_grad(target, xb, yb, yt)
             out.append((xb + ascent_step(grad, ctx.norm, ctx.eps)).clamp(lo, hi))
         return Perturbation(torch.cat(out))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 if TYPE_CHECKING:
-    from aisec.targets.torch import TorchClassifier
+    from aisec.targets.views import Differentiable
 
 
 def flat_norm(d: torch.Tensor, norm: str) -> torch.Tensor:
@@ -24,7 +24,7 @@ def flat_norm(d: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 def loss_and_grad(
-    target: TorchClassifier,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None = None,

@@ -8,21 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
-from aisec.params import Interval
+from aisec.attacks.evasion.base import NORMS, AttackContext, MinimumNormAttack, Perturbation
+from aisec.params import Interval, Options, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
 
 if TYPE_CHECKING:
-    from aisec.data.dataset import Dataset
-    from aisec.records import Result
-    from aisec.targets.base import Target
+    from aisec.targets.views import Classifier
 
 INIT_TRIES = 100
 """Random uniform draws per sample when looking for a first adversarial point."""
@@ -33,7 +25,7 @@ MAX_ELEMENTS = 1 << 22
 
 
 @register
-class HopSkipJump(EvasionAttack):
+class HopSkipJump(MinimumNormAttack):
     """HopSkipJump (HSJA) under L2 or L-inf, vectorised across samples.
 
     From a first adversarial point (uniform noise, moved toward the input by a blend search;
@@ -55,33 +47,25 @@ class HopSkipJump(EvasionAttack):
     name = "HopSkipJump"
     requires = frozenset({Capability.LABELS})
     references = ("Chen, Jordan & Wainwright, IEEE S&P 2020, arXiv:1904.02144",)
-    minimum_norm = True
     supported_norms: ClassVar[tuple[str, ...]] = ("l2", "linf")
-    constraints = merged_constraints(
-        queries=Interval(int, 1, 10_000_000),
-        steps=Interval(int, 1, 1_000_000),
-        init_evals=Interval(int, 1, 1_000_000),
-        max_evals=Interval(int, 1, 1_000_000),
-        gamma=Interval(float, 0, None, closed="neither"),
+    parameters = declare(
+        norm=Param("l2", Options(NORMS), "Norm of the perturbation: l2 or linf."),
+        queries=Param(5000, Interval(int, 1, 10_000_000), "Label queries per point."),
+        steps=Param(1000, Interval(int, 1, 1_000_000), "Most iterations per point."),
+        init_evals=Param(100, Interval(int, 1, 1_000_000), "Gradient-estimate queries at t=1."),
+        max_evals=Param(
+            10_000, Interval(int, 1, 1_000_000), "Most gradient-estimate queries per step."
+        ),
+        gamma=Param(
+            1.0, Interval(float, 0, None, closed="neither"), "Binary-search threshold factor."
+        ),
     )
-    defaults = merged_defaults(
-        eps=None, norm="l2", queries=5000, steps=1000, init_evals=100, max_evals=10_000, gamma=1.0
-    )
-
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
-        # With a curve, the base re-attacks unbroken points at each budget; remembering each
-        # point's answer keeps the per-sample query budget strict across the whole curve.
-        self._memo: dict[bytes, tuple[torch.Tensor, int]] = {}
-        try:
-            return super()._run(target, data, params, seed)
-        finally:
-            self._memo = {}
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
-        p = {**self.defaults, **ctx.params}
-        memo: dict[bytes, tuple[torch.Tensor, int]] | None = getattr(self, "_memo", None)
+        p = ctx.params
+        # With a curve, the base re-attacks unbroken points at each budget; remembering each
+        # point's answer (in the run's memo) keeps the per-sample query budget strict.
+        memo: dict[bytes, Any] | None = ctx.memo
         budgets = set(p.get("curve") or []) | ({p["eps"]} if p.get("eps") is not None else set())
         several = len(budgets) > 1
         eps_stop = None if several else ctx.eps
@@ -124,7 +108,7 @@ class _Oracle:
     """Label queries charged to the samples they are about, never beyond each one's budget."""
 
     def __init__(
-        self, target: Target, y: torch.Tensor, y_target: torch.Tensor | None, budget: int
+        self, target: Classifier, y: torch.Tensor, y_target: torch.Tensor | None, budget: int
     ) -> None:
         self.target = target
         self.y = y
@@ -290,7 +274,7 @@ def _gradient_direction(
 
 
 def hsj_run(
-    target: Target,
+    target: Classifier,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None,

@@ -5,21 +5,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
+from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import ascent_step, loss_and_grad, project, random_start
-from aisec.params import Boolean, Interval, OptionalOf
+from aisec.params import Boolean, Interval, OptionalOf, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability
+from aisec.targets.views import Differentiable
 
 
 @register
-class PGD(EvasionAttack):
+class PGD(FixedBudgetAttack):
     """PGD on the cross-entropy loss under L-inf, L2 or L1 budgets.
 
     Each restart starts from a uniformly random point in the ball (the first may start at the
@@ -36,13 +31,16 @@ class PGD(EvasionAttack):
     name = "PGD"
     requires = frozenset({Capability.GRADIENTS})
     references = ("Madry et al., ICLR 2018, arXiv:1706.06083",)
-    constraints = merged_constraints(
-        steps=Interval(int, 1, 100_000),
-        restarts=Interval(int, 1, 1000),
-        step_size=OptionalOf(Interval(float, 0, None, closed="neither")),
-        random_start=Boolean(),
+    parameters = declare(
+        steps=Param(40, Interval(int, 1, 100_000), "Gradient steps per restart."),
+        restarts=Param(1, Interval(int, 1, 1000), "Random restarts on the points still robust."),
+        step_size=Param(
+            None,
+            OptionalOf(Interval(float, 0, None, closed="neither")),
+            "Step size (default 2.5 * eps / steps).",
+        ),
+        random_start=Param(True, Boolean(), "Start the first restart at a random point."),
     )
-    defaults = merged_defaults(steps=40, restarts=1, step_size=None, random_start=True)
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
         p = ctx.params
@@ -55,7 +53,7 @@ class PGD(EvasionAttack):
                 break
             yt = None if ctx.y_target is None else ctx.y_target[idx]
             adv, hit = pgd_run(
-                ctx.target,
+                ctx.model,
                 x[idx],
                 y[idx],
                 yt,
@@ -72,7 +70,7 @@ class PGD(EvasionAttack):
 
 
 def pgd_run(
-    target,
+    target: Differentiable,
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None,
@@ -90,7 +88,7 @@ def pgd_run(
     forward pass; a final forward pass checks the last step.
     """
     lo, hi = target.spec.bounds
-    bs = getattr(target, "batch_size", 512)
+    bs = target.batch_size
     out = x.clone()
     hit_all = np.zeros(len(x), dtype=bool)
     for start in range(0, len(x), bs):

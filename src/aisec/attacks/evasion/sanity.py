@@ -21,11 +21,14 @@ from aisec.attacks.evasion.apgd import APGDCE, APGDT
 from aisec.attacks.evasion.losses import ce_loss, min_classes
 from aisec.attacks.evasion.pgd import PGD
 from aisec.attacks.evasion.square import Square
-from aisec.base import SecurityTest, partial_result
-from aisec.params import Interval, Options
-from aisec.records import Finding, Result, Severity
+from aisec.base import Measurement, SecurityTest
+from aisec.findings import FindingRule
+from aisec.params import Interval, Options, Param, declare
+from aisec.records import Result, Severity
+from aisec.records.evasion import SanityCheck, SanityOutcome
 from aisec.registry import register
 from aisec.targets.base import Capability
+from aisec.targets.views import Differentiable, differentiable
 
 if TYPE_CHECKING:
     from aisec.data.dataset import Dataset
@@ -48,6 +51,39 @@ CHECKS = (
     Check("SAN-004", "monotone_eps", "robust accuracy rises with a larger budget"),
     Check("SAN-005", "gradients", "input gradients are zero or NaN for most inputs"),
 )
+
+_MASKING_ADVICE = (
+    "Do not trust gradient-based robustness figures for this model: evaluate with adaptive "
+    "attacks (BPDA for non-differentiable preprocessing, EOT for randomness, the scale-invariant "
+    "DLR loss), black-box attacks and the evasion.ensemble, and remove the masking component if "
+    "it is not a real defence."
+)
+
+
+def _failed(rule: str) -> Any:
+    def pick(o: SanityOutcome) -> list[tuple[SanityOutcome, SanityCheck]]:
+        return [(o, c) for c in o.checks if c.rule == rule and not c.passed]
+
+    return pick
+
+
+def _sanity_rule(check: Check) -> FindingRule[SanityOutcome]:
+    return FindingRule(
+        rule=check.rule,
+        outcome=SanityOutcome,
+        each=_failed(check.rule),
+        measure=lambda item: 1.0,
+        thresholds={Severity.HIGH: 1.0},
+        title=lambda item, s: f"Results look like gradient masking: {item[1].title}",
+        evidence=lambda item: dict(item[1].evidence),
+        key=lambda item: f"{item[0].norm}:{item[0].eps:g}",
+        recommendation=_MASKING_ADVICE,
+        recommendation_below=_MASKING_ADVICE,
+    )
+
+
+SANITY_RULES = tuple(_sanity_rule(c) for c in CHECKS)
+"""Rules SAN-001..SAN-005 (docs/findings.md): one high finding per failed check."""
 
 
 @register
@@ -79,35 +115,31 @@ class GradientMaskingSanity(SecurityTest):
         "Athalye, Carlini & Wagner, ICML 2018, arXiv:1802.00420",
         "Croce & Hein, ICML 2020, arXiv:2003.01690 (automatic checks)",
     )
-    constraints: ClassVar[dict[str, Any]] = {
-        "eps": Interval(float, 0, None, closed="neither"),
-        "norm": Options(("linf", "l2")),
-        "steps": Interval(int, 1, 10_000),
-        "square_queries": Interval(int, 1, 1_000_000),
-        "limit": Interval(int, 1, 1_000_000),
-        "tolerance": Interval(float, 0, 1),
-        "unbounded_success": Interval(float, 0, 1),
-        "zero_gradient_fraction": Interval(float, 0, 1),
-    }
-    defaults: ClassVar[dict[str, Any]] = {
-        "eps": 0.1,
-        "norm": "linf",
-        "steps": 20,
-        "square_queries": 1000,
-        "limit": 200,
-        "tolerance": 0.05,
-        "unbounded_success": 0.95,
-        "zero_gradient_fraction": 0.5,
-    }
+    rules = SANITY_RULES
+    outcome_type = SanityOutcome
+    parameters = declare(
+        eps=Param(0.1, Interval(float, 0, None, closed="neither"), "Budget of the checks."),
+        norm=Param("linf", Options(("linf", "l2")), "Norm of the checks."),
+        steps=Param(20, Interval(int, 1, 10_000), "PGD steps of the base run."),
+        square_queries=Param(1000, Interval(int, 1, 1_000_000), "Queries of the Square run."),
+        limit=Param(200, Interval(int, 1, 1_000_000), "Points the checks run on."),
+        tolerance=Param(0.05, Interval(float, 0, 1), "Slack of every comparison."),
+        unbounded_success=Param(
+            0.95, Interval(float, 0, 1), "Success an unbounded attack must reach."
+        ),
+        zero_gradient_fraction=Param(
+            0.5, Interval(float, 0, 1), "Largest share of zero or NaN gradients allowed."
+        ),
+    )
 
-    def _run(
-        self, target: Target, data: Dataset | None, params: dict[str, Any], seed: int
-    ) -> Result:
-        assert data is not None
+    def _execute(
+        self, target: Target, data: Dataset, params: dict[str, Any], seed: int
+    ) -> Measurement:
+        model = differentiable(target, self.id)
         data = data.subset(params["limit"], seed=seed)
         eps, norm, steps = params["eps"], params["norm"], params["steps"]
-        lo, hi = target.spec.bounds
-        dim = int(np.prod(target.spec.shape))
+        lo, hi = model.spec.bounds
+        dim = int(np.prod(model.spec.shape))
         big = (hi - lo) * (1.0 if norm == "linf" else float(np.sqrt(dim)))
 
         def success(res: Result) -> tuple[float, np.ndarray]:
@@ -121,7 +153,7 @@ class GradientMaskingSanity(SecurityTest):
         more = PGD(eps=eps, steps=5 * steps, restarts=2, **common).run(target, data, seed=seed)
         apgd = APGDCE(eps=eps, steps=max(steps, 100), **common).run(target, data, seed=seed)
         broken = success(base)[1] | success(apgd)[1]
-        if target.spec.n_classes >= min_classes("dlr", targeted=True):
+        if model.spec.n_classes >= min_classes("dlr", targeted=True):
             apgd_t = APGDT(eps=eps, steps=max(steps, 100), n_target_classes=3, **common)
             broken |= success(apgd_t.run(target, data, seed=seed))[1]
         square = Square(eps=eps, queries=params["square_queries"], **common).run(
@@ -135,7 +167,7 @@ class GradientMaskingSanity(SecurityTest):
                 base if e == eps else PGD(eps=e, steps=steps, **common).run(target, data, seed=seed)
             )
             curve.append({"eps": e, "robust_accuracy": float(res.metrics["robust_accuracy"])})
-        bad = zero_or_nan_gradients(target, data)
+        bad = zero_or_nan_gradients(model, data)
         figures = Figures(
             unbounded_eps=big,
             unbounded_success_rate=success(unb)[0],
@@ -147,43 +179,14 @@ class GradientMaskingSanity(SecurityTest):
             zero_or_nan_fraction=float(bad.mean()) if len(bad) else 0.0,
         )
         checks = judge(figures, params)
-        metrics = {
-            "n": len(data),
-            "eps": eps,
-            "norm": norm,
-            "checks": checks,
-            "failed": [c["rule"] for c in checks if not c["passed"]],
-        }
-        return partial_result(metrics, {"zero_or_nan_gradient": bad})
-
-    def findings(self, result: Result) -> list[Finding]:
-        """Rules SAN-001..SAN-005 (docs/findings.md): one high finding per failed check."""
-        if not result.ok:
-            return []
-        out = []
-        for c in result.metrics["checks"]:
-            if c["passed"]:
-                continue
-            out.append(
-                Finding(
-                    id=f"{c['rule']}:{result.target}:{result.metrics['norm']}:{result.metrics['eps']:g}",
-                    rule=c["rule"],
-                    title=f"Results look like gradient masking: {c['title']}",
-                    severity=Severity.HIGH,
-                    target=result.target,
-                    test_id=result.test_id,
-                    threats=self.threats,
-                    evidence=c["evidence"],
-                    recommendation=(
-                        "Do not trust gradient-based robustness figures for this model: evaluate "
-                        "with adaptive attacks (BPDA for non-differentiable preprocessing, EOT for "
-                        "randomness, the scale-invariant DLR loss), black-box attacks and the "
-                        "evasion.ensemble, and remove the masking component if it is not a real "
-                        "defence."
-                    ),
-                )
-            )
-        return out
+        outcome = SanityOutcome(
+            n=len(data),
+            eps=eps,
+            norm=norm,
+            checks=tuple(SanityCheck(**c) for c in checks),
+            failed=tuple(c["rule"] for c in checks if not c["passed"]),
+        )
+        return Measurement(outcome, {"zero_or_nan_gradient": bad})
 
 
 @dataclass(frozen=True)
@@ -260,15 +263,15 @@ def judge(f: Figures, params: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def zero_or_nan_gradients(target: Target, data: Dataset) -> np.ndarray:
+def zero_or_nan_gradients(target: Differentiable, data: Dataset) -> np.ndarray:
     """Per sample: whether the cross-entropy input gradient is all zero or not finite."""
     x = torch.as_tensor(data.x)
     y = torch.as_tensor(data.y)
-    bs = int(getattr(target, "batch_size", 512))
+    bs = target.batch_size
     out = []
     for s in range(0, len(x), bs):
         xb = x[s : s + bs].clone().requires_grad_(True)
-        logits = target.logits(xb)  # type: ignore[attr-defined]
+        logits = target.logits(xb)
         if not logits.requires_grad:  # the model cuts the graph: no gradient at all
             out.append(np.ones(len(xb), dtype=bool))
             continue

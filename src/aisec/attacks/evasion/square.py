@@ -13,20 +13,14 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import torch
 
-from aisec.attacks.evasion.base import (
-    AttackContext,
-    EvasionAttack,
-    Perturbation,
-    merged_constraints,
-    merged_defaults,
-)
+from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.losses import margin
-from aisec.params import Interval
+from aisec.params import Interval, Param, declare
 from aisec.registry import register
 from aisec.targets.base import Capability, OutputMode
 
 if TYPE_CHECKING:
-    from aisec.targets.base import Target
+    from aisec.targets.views import Classifier, Differentiable
 
 _P_SCHEDULE = (
     (10, 1),
@@ -66,16 +60,16 @@ class ScoreOracle:
     probability ``p``; the margin then uses ``1 - p`` as the bound on the best other class.
     """
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Classifier, white_box: Differentiable | None = None) -> None:
         self.target = target
-        self.use_logits = Capability.GRADIENTS in target.capabilities and hasattr(target, "logits")
+        self.white_box = white_box
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """Log-scores per class for a batch."""
         t = self.target
-        if self.use_logits:
+        if self.white_box is not None:
             with torch.no_grad():
-                return t.logits_batched(x).float().cpu()  # type: ignore[attr-defined]
+                return self.white_box.logits_batched(x).float().cpu()
         out = torch.as_tensor(np.asarray(t.predict(x.numpy()), dtype=np.float64))
         if t.output_mode is OutputMode.LOGITS:
             return out
@@ -93,7 +87,7 @@ class ScoreOracle:
 
 
 @register
-class Square(EvasionAttack):
+class Square(FixedBudgetAttack):
     """Square attack under L-inf or L2, on the margin loss, within a query budget.
 
     Each iteration changes one random square window (side from the fraction ``p`` of the
@@ -116,22 +110,23 @@ class Square(EvasionAttack):
     requires = frozenset({Capability.SCORES})
     supported_norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
     references = ("Andriushchenko et al., ECCV 2020, arXiv:1912.00049",)
-    constraints = merged_constraints(
-        queries=Interval(int, 1, 10_000_000),
-        restarts=Interval(int, 1, 1000),
-        p_init=Interval(float, 0, 1, closed="right"),
+    parameters = declare(
+        queries=Param(5000, Interval(int, 1, 10_000_000), "Score queries per point and restart."),
+        restarts=Param(1, Interval(int, 1, 1000), "Restarts on the points still robust."),
+        p_init=Param(
+            0.8, Interval(float, 0, 1, closed="right"), "Initial fraction of pixels changed."
+        ),
     )
-    defaults = merged_defaults(queries=5000, restarts=1, p_init=0.8)
 
     def _perturb(self, x: torch.Tensor, y: torch.Tensor, ctx: AttackContext) -> Perturbation:
         p = ctx.params
         assert ctx.eps is not None
-        oracle = ScoreOracle(ctx.target)
+        oracle = ScoreOracle(ctx.target, ctx.white_box)
         rng = random.Random(int(torch.randint(0, 2**31 - 1, (1,), generator=ctx.generator)))
         best = x.clone()
         queries = np.zeros(len(x), dtype=np.int64)
         alive = torch.ones(len(x), dtype=torch.bool)
-        bs = int(getattr(ctx.target, "batch_size", 512))
+        bs = ctx.model.batch_size if ctx.white_box is not None else 512
         for _ in range(p["restarts"]):
             idx = alive.nonzero().flatten()
             for s in range(0, len(idx), bs):

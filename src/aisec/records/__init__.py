@@ -1,7 +1,9 @@
 """Frozen records shared by every part of aisec: severities, findings and test results.
 
 Records are plain data: they serialise to JSON (``to_dict``) and back (``from_dict``), so the
-results store, the reports and any remote executor can exchange them without pickling.
+results store, the reports and any remote executor can exchange them without pickling. Each
+family's typed outcome records live in a module of this package (``records/evasion.py``,
+``records/supplychain.py``) and derive from :class:`~aisec.records.outcome.Outcome`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from aisec.records.outcome import Outcome, outcome_class
 
 
 class Severity(str, enum.Enum):
@@ -127,6 +131,8 @@ class Finding:
     """What to do about it."""
     location: str = ""
     """Where in the target it was found (file path, archive member, byte offset), if any."""
+    unit: str = ""
+    """Key of the unit of work whose result produced it (tells two units of one test apart)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
@@ -141,6 +147,7 @@ class Finding:
             "threats": list(self.threats),
             "recommendation": self.recommendation,
             "location": self.location,
+            "unit": self.unit,
         }
 
     @classmethod
@@ -157,6 +164,7 @@ class Finding:
             threats=tuple(data.get("threats", ())),
             recommendation=data.get("recommendation", ""),
             location=data.get("location", ""),
+            unit=data.get("unit", ""),
         )
 
 
@@ -176,7 +184,8 @@ class Result:
     params: Mapping[str, Any] = field(default_factory=dict)
     """Hyper-parameters the test ran with (after defaults were applied)."""
     metrics: Mapping[str, Any] = field(default_factory=dict)
-    """Summary metrics, JSON-serialisable (e.g. ``robust_accuracy``, ``curve``, ``stages``)."""
+    """The JSON form of ``outcome`` (filled from it), or free-form metrics of a result made
+    without a typed outcome; generic tables show it."""
     per_sample: Mapping[str, np.ndarray] = field(default_factory=dict)
     """Per-sample arrays of equal length (e.g. ``success``, ``linf``, ``l2``, ``queries``)."""
     artifacts: Mapping[str, np.ndarray] = field(default_factory=dict)
@@ -187,6 +196,20 @@ class Result:
     """Why it was skipped or failed; empty when ok."""
     seed: int = 0
     """Seed the unit ran with."""
+    outcome: Outcome | None = None
+    """The family's typed outcome record (None for skipped and errored units)."""
+    findings: tuple[Finding, ...] = ()
+    """Findings computed from the outcome inside ``run()`` by the test's declared rules."""
+    findings_stored: bool = True
+    """False for results stored before findings were stored with them (re-derived on load)."""
+    unit: str = ""
+    """Key of the unit of work (a hash of test, parameters, target and seed)."""
+    queries: int = 0
+    """Queries the target answered while the test ran."""
+
+    def __post_init__(self) -> None:
+        if self.outcome is not None and not self.metrics:
+            object.__setattr__(self, "metrics", self.outcome.to_dict())
 
     @property
     def ok(self) -> bool:
@@ -204,6 +227,10 @@ class Result:
             "seconds": float(self.seconds),
             "message": self.message,
             "seed": int(self.seed),
+            "outcome_kind": self.outcome.kind if self.outcome is not None else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "unit": self.unit,
+            "queries": int(self.queries),
         }
         if include_arrays:
             out["per_sample"] = {k: _jsonable(np.asarray(v)) for k, v in self.per_sample.items()}
@@ -218,17 +245,33 @@ class Result:
             k: np.asarray(v if v is not None else [], dtype=None if v else float)
             for k, v in dict(data.get("per_sample", {})).items()
         }
+        metrics = dict(data.get("metrics", {}))
+        kind = data.get("outcome_kind")
+        record = outcome_class(kind) if kind else None
         return cls(
             test_id=data["test_id"],
             target=data["target"],
             status=Status(data["status"]),
             params=dict(data.get("params", {})),
-            metrics=dict(data.get("metrics", {})),
+            metrics=metrics,
             per_sample=per_sample,
             artifacts=dict(artifacts or {}),
             seconds=float(data.get("seconds", 0.0)),
             message=data.get("message", ""),
             seed=int(data.get("seed", 0)),
+            outcome=record.from_dict(metrics) if record is not None and metrics else None,
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings", ())),
+            findings_stored="findings" in data,
+            unit=str(data.get("unit", "")),
+            queries=int(data.get("queries", 0)),
+        )
+
+    def with_unit(self, unit: str) -> Result:
+        """The same result (and findings) keyed by the unit of work ``unit``."""
+        from dataclasses import replace
+
+        return replace(
+            self, unit=unit, findings=tuple(replace(f, unit=unit) for f in self.findings)
         )
 
     @classmethod
@@ -245,3 +288,8 @@ class Result:
 def jsonable(value: Any) -> Any:
     """Public helper: convert numpy values and containers to plain JSON values."""
     return _jsonable(value)
+
+
+# The family records register their outcome kinds on import.
+from aisec.records import evasion as _evasion  # noqa: E402, F401
+from aisec.records import supplychain as _supplychain  # noqa: E402, F401
