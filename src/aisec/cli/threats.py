@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,18 +36,15 @@ def _summary(tm: ThreatModel) -> Table:
 
 def render(tm: ThreatModel, fmt: str) -> str:
     """The threat model as Markdown, JSON or a standalone HTML page."""
-    from aisec.threat.render import threat_html_sections, threat_markdown_sections
-
     if fmt == "json":
         return json.dumps(tm.to_dict(), indent=2) + "\n"
     if fmt == "md":
-        return f"# Threat model: {tm.profile.name}\n\n" + threat_markdown_sections(tm)
-    title = f"Threat model: {escape(tm.profile.name)}"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head>\n"
-        f"<body>\n<h1>{title}</h1>\n{threat_html_sections(tm)}\n</body></html>\n"
-    )
+        from aisec.report.threat_markdown import threat_model_markdown
+
+        return threat_model_markdown(tm)
+    from aisec.report.threat_sections import threat_model_page
+
+    return threat_model_page(tm)
 
 
 def register(app: typer.Typer) -> None:
