@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 
-from aisec.cli.common import err_console, user_errors
+from aisec.cli.common import err_console, out_console, user_errors
+from aisec.cli.output import (
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
 from aisec.errors import AisecError, ParameterError
 
 ATTACKS = (
@@ -26,6 +36,8 @@ ATTACKS = (
     "patch",
     "corruptions",
 )
+FORMATS = ("table", "json")
+"""Output formats of ``aisec evade``."""
 
 
 def parse_eps(values: list[str] | None) -> list[float]:
@@ -129,7 +141,14 @@ def summary_json(result: Any, seconds: float) -> dict[str, Any]:
 def register(app: typer.Typer) -> None:
     """Add ``aisec evade``."""
 
-    @app.command("evade")
+    @app.command(
+        "evade",
+        epilog=epilog(
+            "aisec evade --model builtin:digits-cnn --data builtin:digits:test --attack pgd "
+            "--eps 0.1 --limit 100 --format json --output pgd.json",
+            "aisec evade --model model.pt --data test.npz --attack fgsm --eps 0.05,0.1,0.2",
+        ),
+    )
     @user_errors
     def evade(
         model: str = typer.Option(
@@ -163,8 +182,19 @@ def register(app: typer.Typer) -> None:
             None, "--n-classes", help="Number of classes (default: inferred)."
         ),
         limit: int = typer.Option(None, "--limit", help="Attack a seeded subset of this size."),
+        fmt: str | None = format_option(
+            None,
+            FORMATS,
+            "Output format: table (default; the summary, on stderr) or json (on stdout).",
+        ),
+        output: Path | None = output_option(
+            "Write the result to this file instead of stdout ('-' for stdout)."
+        ),
         json_out: Path = typer.Option(
-            None, "--json", help="Write the result as JSON here ('-' for stdout)."
+            None,
+            "--json",
+            help="Alias of --format json --output PATH: write the result as JSON here "
+            "('-' for stdout).",
         ),
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
@@ -173,12 +203,17 @@ def register(app: typer.Typer) -> None:
         from aisec.data import load_data
         from aisec.registry import get_test
 
+        fmt, output = _json_alias(fmt, output, json_out)
+        fmt = choose_format(fmt, FORMATS, default="table")
         if attack not in ATTACKS:
             raise AisecError(f"unknown attack {attack!r}; choose one of {', '.join(ATTACKS)}")
         try:
             lo, hi = (float(b) for b in bounds.split(","))
         except ValueError:
             raise AisecError(f"--bounds must look like '0,1'; got {bounds!r}") from None
+        if not is_stdout(output):
+            assert output is not None
+            output.parent.mkdir(parents=True, exist_ok=True)
         dataset = load_data(data)
         if limit:
             dataset = dataset.subset(limit, seed=seed)
@@ -196,30 +231,46 @@ def register(app: typer.Typer) -> None:
         start = time.perf_counter()
         result = cls(**params).run(target, dataset, seed=seed)
         doc = summary_json(result, time.perf_counter() - start)
-        text = json.dumps(doc, indent=2, default=float)
-        if json_out is not None:
-            if str(json_out) == "-":
-                typer.echo(text)
-            else:
-                json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(text + "\n")
-        _print(doc)
+        if fmt == "json":
+            write_output(json.dumps(doc, indent=2, default=float), output)
+        elif output is not None and is_stdout(output):
+            _print(doc, out_console)
+        elif output is not None:
+            buffer = io.StringIO()
+            _print(doc, Console(file=buffer, width=160, no_color=True))
+            write_output(buffer.getvalue(), output)
+        _print(doc, err_console)
 
 
-def _print(doc: dict[str, Any]) -> None:
+def _json_alias(
+    fmt: str | None, output: Path | None, json_out: Path | None
+) -> tuple[str | None, Path | None]:
+    """Resolve ``--json PATH``, an alias of ``--format json --output PATH``."""
+    if json_out is None:
+        return fmt, output
+    if fmt is not None and fmt.strip().lower() != "json":
+        raise AisecError(f"--json means --format json; drop --json or --format {fmt}")
+    if output is not None and output != json_out:
+        raise AisecError("--json PATH means --output PATH; give only one of them")
+    return "json", json_out
+
+
+def _print(doc: dict[str, Any], console: Console) -> None:
+    """The one-line summary of a result (with its curve and stages) on ``console``."""
+
     def f(v: Any) -> str:
         return "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
 
-    err_console.print(
+    console.print(
         f"[bold]{doc['attack']}[/] n={doc['n']} clean={f(doc['clean_accuracy'])} "
         f"robust={f(doc['robust_accuracy'])} success={f(doc['attack_success_rate'])} "
         f"mean_linf={f(doc['mean_linf'])} mean_l2={f(doc['mean_l2'])} ({doc['seconds']:.2f}s)"
     )
     for point in doc.get("curve", []):
-        err_console.print(f"  eps={point['eps']:g}: robust accuracy {point['robust_accuracy']:.4f}")
+        console.print(f"  eps={point['eps']:g}: robust accuracy {point['robust_accuracy']:.4f}")
     for stage in doc.get("stages", []):
-        err_console.print(
+        console.print(
             f"  stage {stage.get('attack')}: robust accuracy {f(stage.get('robust_accuracy'))}"
         )
     if doc["status"] != "ok":
-        err_console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")
+        console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")
