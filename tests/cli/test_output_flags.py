@@ -161,9 +161,9 @@ def test_manifest_create_verify_keygen_take_format_and_output(files, tmp_path: P
 
 
 # --- evade --------------------------------------------------------------------------------------
-def test_evade_json_to_a_file(tmp_path: Path) -> None:
+def test_evade_json_to_a_file_with_the_registered_id(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "fgsm.json"
-    args = ["--attack", "fgsm", "--eps", "0.1", "--limit", "20", "-f", "json"]
+    args = ["--attack", "evasion.fgsm", "--eps", "0.1", "--limit", "20", "-f", "json"]
     r = invoke(*EVADE, *args, "--output", str(out))
     assert r.exit_code == 0, r.stderr
     doc = json.loads(out.read_text())
@@ -182,6 +182,21 @@ def test_evade_json_alias_and_stdout(tmp_path: Path) -> None:
     r = invoke(*EVADE_FAST, "--output", str(table))
     assert r.exit_code == 0 and "evasion.fgsm n=20" in table.read_text()
     one_line_error(invoke(*EVADE_FAST, "--json", "x.json", "--format", "table"), "--json")
+
+
+def test_evade_lists_and_checks_the_registered_attacks() -> None:
+    from aisec.registry import available_tests
+
+    evasion = [k for k, v in available_tests().items() if v.family == "evasion"]
+    r = invoke("evade", "--help")
+    assert r.exit_code == 0
+    help_text = " ".join(r.stdout.split())
+    for test_id in evasion:
+        assert test_id.removeprefix("evasion.") in help_text
+    assert "Exit codes:" in help_text and "Example: aisec evade" in help_text
+    one_line_error(invoke(*EVADE, "--attack", "evasion.nope"), "unknown attack", "fgsm", "pgd")
+    one_line_error(invoke(*EVADE_FAST, "--limit", "-3"), "--limit")
+    one_line_error(invoke(*EVADE_FAST, "--bounds", "1,0"), "bounds")
 
 
 # --- report-writing commands: --output names the folder, --format picks the reports -------------
