@@ -54,8 +54,9 @@ def _threat_sections(
     profile_ref: str, results: list[Result], findings: list[Finding]
 ) -> dict[str, Any]:
     """Threat model, risk register and Art. 15 evidence from the profile and the evidence."""
+    from aisec.report.threat_markdown import threat_markdown_sections
+    from aisec.report.threat_sections import threat_html_sections
     from aisec.threat import ai_act_evidence, build_risk_register, derive_threats, load_profile
-    from aisec.threat.render import threat_html_sections, threat_markdown_sections
 
     tm = derive_threats(load_profile(profile_ref))
     register = build_risk_register(tm, results, findings)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+from aisec.cli.output import FINDINGS_EXIT, choose_formats, epilog, output_option
 
 DEFAULT_STORE = ".aisec/results.db"
+DEFAULT_OUT = Path("aisec-report")
+"""Report folder when ``--output`` is not given."""
 
 
 def store_option() -> Path:
@@ -21,6 +26,31 @@ def store_option() -> Path:
     )
 
 
+def report_formats_option() -> Any:
+    """The ``--format/-f`` option of the report-writing commands (assess, report, demo)."""
+    from aisec.report.writer import FORMATS
+
+    return typer.Option(
+        None,
+        "--format",
+        "-f",
+        help=f"Report formats to write: {', '.join(FORMATS)} (repeat or comma-separate; "
+        "default: all).",
+    )
+
+
+def report_folder_option() -> Any:
+    """The ``--output/-o`` option naming the report folder (``--out`` is an alias)."""
+    return output_option("Report folder (--out is an alias).", "--out", default=DEFAULT_OUT)
+
+
+def report_formats(values: Sequence[str] | None) -> list[str]:
+    """The report formats asked for (all when none); an unknown one exits 2 with one line."""
+    from aisec.report.writer import FORMATS
+
+    return choose_formats(values, FORMATS)
+
+
 def execute(
     config_path: Path | None,
     out: Path,
@@ -30,8 +60,12 @@ def execute(
     fail_on: str | None,
     progress: bool,
     config: object | None = None,
+    formats: Sequence[str] | None = None,
 ) -> int:
-    """Run (or resume) an assessment, write its reports and print the summary; return exit code."""
+    """Run (or resume) an assessment, write its reports and print the summary; return exit code.
+
+    ``formats`` are the report formats to write into ``out`` (default: all).
+    """
     from aisec.assessment import ResultStore, load_config, load_report_data, run_assessment
     from aisec.cli.summary import print_summary
     from aisec.records import Severity
@@ -47,7 +81,7 @@ def execute(
         data = replace(data, fail_on=threshold)
     from aisec.report.writer import write_reports
 
-    paths = write_reports(data, out)
+    paths = write_reports(data, out) if formats is None else write_reports(data, out, formats)
     print_summary(data, err_console)
     err_console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
     store_arg = "" if str(store_path) == DEFAULT_STORE else f" --store {store_path}"
@@ -60,11 +94,18 @@ def execute(
 def register(app: typer.Typer) -> None:
     """Add ``aisec assess``."""
 
-    @app.command("assess")
+    @app.command(
+        "assess",
+        epilog=epilog(
+            "aisec assess plan.yaml --output reports/ --format html,json --fail-on high",
+            exit_codes=FINDINGS_EXIT,
+        ),
+    )
     @user_errors
     def assess(
         config: Path = typer.Argument(..., help="Assessment config (YAML)."),
-        out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
+        out: Path = report_folder_option(),
+        formats: list[str] | None = report_formats_option(),
         fail_on: str = typer.Option(
             None, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
         ),
@@ -77,5 +118,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
-        code = execute(config, out, store, resume=resume, fail_on=fail_on, progress=progress)
+        wanted = report_formats(formats)
+        code = execute(
+            config,
+            out,
+            store,
+            resume=resume,
+            fail_on=fail_on,
+            progress=progress,
+            formats=wanted,
+        )
         raise typer.Exit(code)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
-from aisec.cli.common import err_console, fail, user_errors
+from aisec.cli.common import err_console, user_errors
+from aisec.cli.output import (
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
+
+FORMATS = ("json",)
+"""Output formats of ``aisec bom`` (CycloneDX JSON)."""
 
 
 @user_errors
@@ -21,9 +32,8 @@ def bom(
     name: str | None = typer.Option(
         None, "--name", help="Name of the system the BOM describes (default: first model's name)."
     ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Write the BOM here instead of stdout."
-    ),
+    fmt: str | None = format_option(None, FORMATS, "Output format: json (CycloneDX 1.6 JSON)."),
+    output: Path | None = output_option("Write the BOM to this file instead of stdout."),
     environment: bool = typer.Option(
         True,
         "--environment/--no-environment",
@@ -36,22 +46,23 @@ def bom(
     """Describe models, data sets and Python dependencies as a CycloneDX 1.6 ML-BOM (JSON)."""
     from aisec.supplychain.bom import bom_json, build_bom
 
-    if output is not None and not output.parent.is_dir():
-        raise fail(f"folder {str(output.parent)!r} does not exist; create it or change --output")
+    choose_format(fmt, FORMATS, default="json")
+    check_output(output)
     doc = build_bom(model, data, name=name, include_environment=environment, scan=scan)
-    text = bom_json(doc)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+    write_output(bom_json(doc), output)
     kinds: dict[str, int] = {}
     for comp in doc.get("components", []):
         kinds[comp["type"]] = kinds.get(comp["type"], 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
-    where = f" to {output}" if output is not None else ""
+    where = "" if is_stdout(output) else f" to {output}"
     err_console.print(f"Wrote CycloneDX 1.6 ML-BOM{where} (schema-valid): {summary}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``bom`` command to the main app."""
-    app.command("bom")(bom)
+    app.command(
+        "bom",
+        epilog=epilog(
+            "aisec bom --model model.safetensors --data train.npz --format json --output bom.json"
+        ),
+    )(bom)

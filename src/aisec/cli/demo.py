@@ -6,16 +6,19 @@ from pathlib import Path
 
 import typer
 
+from aisec.cli.assess import report_folder_option, report_formats, report_formats_option
 from aisec.cli.common import user_errors
+from aisec.cli.output import epilog
 
 
 def register(app: typer.Typer) -> None:
     """Add ``aisec demo``."""
 
-    @app.command("demo")
+    @app.command("demo", epilog=epilog("aisec demo --quick --output demo-report/ --format html"))
     @user_errors
     def demo(
-        out: Path = typer.Option(Path("aisec-report"), "--out", "-o", help="Report folder."),
+        out: Path = report_folder_option(),
+        formats: list[str] | None = report_formats_option(),
         quick: bool = typer.Option(False, "--quick", help="Smaller samples, for a fast look."),
         progress: bool = typer.Option(
             True, "--progress/--no-progress", help="Show a progress bar."
@@ -25,6 +28,7 @@ def register(app: typer.Typer) -> None:
         from aisec.assessment.demo import demo_config
         from aisec.cli.assess import execute
 
+        wanted = report_formats(formats)
         execute(
             None,
             out,
@@ -33,5 +37,6 @@ def register(app: typer.Typer) -> None:
             fail_on=None,
             progress=progress,
             config=demo_config(quick=quick, files_dir=out / "model-files"),
+            formats=wanted,
         )
         raise typer.Exit(0)

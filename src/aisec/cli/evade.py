@@ -1,31 +1,97 @@
-"""``aisec evade``: one evasion attack on a model file and a data file, as JSON."""
+"""``aisec evade``: one evasion attack on a model file and a data file, as JSON or a summary.
+
+The attacks are the registered tests of the ``evasion`` family (``aisec list``); the model and
+data are built from a :class:`~aisec.assessment.config.TargetConfig` by the same builders an
+assessment uses (:mod:`aisec.assessment.resources`).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.console import Console
 
-from aisec.cli.common import err_console, user_errors
+from aisec.cli.common import err_console, out_console, user_errors
+from aisec.cli.output import (
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
 from aisec.errors import AisecError, ParameterError
 
-ATTACKS = (
-    "fgsm",
-    "pgd",
-    "apgd-ce",
-    "apgd-dlr",
-    "apgd-t",
-    "cw",
-    "deepfool",
-    "fab",
-    "square",
-    "hsj",
-    "ensemble",
-    "patch",
-    "corruptions",
+if TYPE_CHECKING:
+    from aisec.assessment.config import TargetConfig
+    from aisec.base import SecurityTest
+    from aisec.data import Dataset
+    from aisec.targets.base import Target
+
+FAMILY = "evasion"
+"""Registry family whose tests ``aisec evade`` runs."""
+FORMATS = ("table", "json")
+"""Output formats of ``aisec evade``."""
+ATTACK_HELP = (
+    "Attack: a registered evasion test, by id (evasion.pgd) or short name (pgd); "
+    "`aisec list` describes them."
 )
+
+SHAPE_FROM_DATA: list[int] = [0]
+"""Input shape of a file model whose shape is to be taken from the data (no real shape has 0)."""
+
+#: TargetConfig fields -> the evade options that set them, for error messages
+_OPTION_OF_FIELD = {
+    "bounds": "--bounds",
+    "n_classes": "--n-classes",
+    "limit": "--limit",
+    "factory": "--factory",
+    "weights": "--model",
+    "torchscript": "--model",
+    "builtin": "--model",
+    "data": "--data",
+}
+
+
+def evasion_attacks() -> dict[str, type[SecurityTest]]:
+    """The registered tests of the evasion family, by short name (``pgd`` for ``evasion.pgd``)."""
+    from aisec.registry import available_tests
+
+    prefix = f"{FAMILY}."
+    return {
+        k.removeprefix(prefix): cls for k, cls in available_tests().items() if cls.family == FAMILY
+    }
+
+
+def resolve_attack(name: str) -> type[SecurityTest]:
+    """The evasion test named ``name`` (``pgd`` or ``evasion.pgd``), else an error listing them."""
+    attacks = evasion_attacks()
+    short = name.strip().lower().removeprefix(f"{FAMILY}.")
+    if short not in attacks:
+        raise AisecError(
+            f"unknown attack {name!r}; choose one of {', '.join(attacks)} "
+            f"(or its registered id, e.g. {FAMILY}.pgd)"
+        )
+    return attacks[short]
+
+
+class _EvadeCommand(typer.core.TyperCommand):
+    """Lists the registered attacks in ``--help`` only when help is shown.
+
+    Loading the registry imports the attacks (and PyTorch), so it is not done when the
+    ``aisec`` app is built, only when ``aisec evade --help`` is printed.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Fill in the ``--attack`` choices from the registry, then format as usual."""
+        for param in self.params:
+            if param.name == "attack":
+                param.help = f"{ATTACK_HELP} One of: {', '.join(evasion_attacks())}."
+        super().format_help(ctx, formatter)
 
 
 def parse_eps(values: list[str] | None) -> list[float]:
@@ -49,28 +115,77 @@ def parse_eps(values: list[str] | None) -> list[float]:
     return out
 
 
-def load_target(
-    model: str,
-    factory: str | None,
-    data_shape: tuple[int, ...],
-    bounds: tuple[float, float],
-    n_classes: int | None,
-):
-    """A target from ``builtin:NAME``, a TorchScript file, or safetensors weights plus ``--factory``."""
-    from aisec.targets.builtin import load_builtin_target
-    from aisec.targets.torch import TorchClassifier
+def parse_bounds(bounds: str) -> tuple[float, float]:
+    """``--bounds 'low,high'`` as two floats."""
+    try:
+        lo, hi = (float(b) for b in bounds.split(","))
+    except ValueError:
+        raise AisecError(f"--bounds must look like '0,1'; got {bounds!r}") from None
+    return lo, hi
 
+
+def target_config(
+    model: str,
+    data: str,
+    *,
+    factory: str | None = None,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    n_classes: int | None = None,
+    limit: int | None = None,
+    input_shape: list[int] | None = None,
+) -> TargetConfig:
+    """The assessment's :class:`TargetConfig` for ``--model``, ``--data`` and their options.
+
+    ``builtin:NAME`` names a built-in target; a ``.safetensors`` file needs ``factory``; any
+    other file is TorchScript. A file model without ``input_shape`` gets
+    :data:`SHAPE_FROM_DATA`, which :func:`load_target_and_data` replaces by the data's shape.
+
+    Raises:
+        AisecError: The options do not describe a valid target, in one line naming the option.
+    """
+    from pydantic import ValidationError
+
+    from aisec.assessment.config import TargetConfig
+
+    fields: dict[str, Any] = {"data": data, "limit": limit, "bounds": bounds}
     if model.startswith("builtin:"):
-        return load_builtin_target(model.removeprefix("builtin:"))
-    if factory:
-        return TorchClassifier.from_factory(
-            factory, model, input_shape=data_shape, bounds=bounds, n_classes=n_classes
-        )
-    if model.endswith(".safetensors"):
-        raise AisecError(f"{model} holds weights only; also pass --factory package.module:function")
-    return TorchClassifier.from_torchscript(
-        model, input_shape=data_shape, bounds=bounds, n_classes=n_classes
-    )
+        name = model.removeprefix("builtin:")
+        fields |= {"name": name, "builtin": name}
+    else:
+        shape = input_shape or SHAPE_FROM_DATA
+        fields |= {"name": Path(model).stem, "n_classes": n_classes, "input_shape": shape}
+        if factory:
+            fields |= {"factory": factory, "weights": model}
+        elif model.endswith(".safetensors"):
+            raise AisecError(
+                f"{model} holds weights only; also pass --factory package.module:function"
+            )
+        else:
+            fields["torchscript"] = model
+    try:
+        return TargetConfig(**fields)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else ""
+            where = _OPTION_OF_FIELD.get(field, field)
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{where}: {msg}" if where else msg)
+        raise AisecError("; ".join(problems)) from None
+
+
+def load_target_and_data(tc: TargetConfig, seed: int) -> tuple[Target, Dataset]:
+    """The target and the (seeded subset of the) data ``tc`` names, via the assessment builders.
+
+    When ``tc`` has :data:`SHAPE_FROM_DATA`, the target is built with the shape of one sample
+    of the data instead.
+    """
+    from aisec.assessment.resources import build_data, build_target
+
+    dataset = build_data(tc, seed)
+    if tc.input_shape == SHAPE_FROM_DATA:
+        tc = tc.model_copy(update={"input_shape": [int(s) for s in dataset.x.shape[1:]]})
+    return build_target(tc), dataset
 
 
 def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +244,15 @@ def summary_json(result: Any, seconds: float) -> dict[str, Any]:
 def register(app: typer.Typer) -> None:
     """Add ``aisec evade``."""
 
-    @app.command("evade")
+    @app.command(
+        "evade",
+        cls=_EvadeCommand,
+        epilog=epilog(
+            "aisec evade --model builtin:digits-cnn --data builtin:digits:test --attack pgd "
+            "--eps 0.1 --limit 100 --format json --output pgd.json",
+            "aisec evade --model model.pt --data test.npz --attack fgsm --eps 0.05,0.1,0.2",
+        ),
+    )
     @user_errors
     def evade(
         model: str = typer.Option(
@@ -140,7 +263,7 @@ def register(app: typer.Typer) -> None:
         data: str = typer.Option(
             ..., "--data", help=".npz with arrays x and y (or .csv, or builtin:NAME[:SPLIT])."
         ),
-        attack: str = typer.Option("pgd", "--attack", help=f"One of: {', '.join(ATTACKS)}."),
+        attack: str = typer.Option("pgd", "--attack", help=ATTACK_HELP),
         eps: list[str] = typer.Option(
             None, "--eps", help="Budget; several (or comma-separated) give a curve."
         ),
@@ -163,27 +286,35 @@ def register(app: typer.Typer) -> None:
             None, "--n-classes", help="Number of classes (default: inferred)."
         ),
         limit: int = typer.Option(None, "--limit", help="Attack a seeded subset of this size."),
+        fmt: str | None = format_option(
+            None,
+            FORMATS,
+            "Output format: table (default; the summary, on stderr) or json (on stdout).",
+        ),
+        output: Path | None = output_option(
+            "Write the result to this file instead of stdout ('-' for stdout)."
+        ),
         json_out: Path = typer.Option(
-            None, "--json", help="Write the result as JSON here ('-' for stdout)."
+            None,
+            "--json",
+            help="Alias of --format json --output PATH: write the result as JSON here "
+            "('-' for stdout).",
         ),
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
         import time
 
-        from aisec.data import load_data
-        from aisec.registry import get_test
-
-        if attack not in ATTACKS:
-            raise AisecError(f"unknown attack {attack!r}; choose one of {', '.join(ATTACKS)}")
-        try:
-            lo, hi = (float(b) for b in bounds.split(","))
-        except ValueError:
-            raise AisecError(f"--bounds must look like '0,1'; got {bounds!r}") from None
-        dataset = load_data(data)
-        if limit:
-            dataset = dataset.subset(limit, seed=seed)
-        target = load_target(model, factory, tuple(dataset.x.shape[1:]), (lo, hi), n_classes)
-        cls = get_test(f"evasion.{attack}")
+        fmt, output = _json_alias(fmt, output, json_out)
+        fmt = choose_format(fmt, FORMATS, default="table")
+        cls = resolve_attack(attack)
+        tc = target_config(
+            model,
+            data,
+            factory=factory,
+            bounds=parse_bounds(bounds),
+            n_classes=n_classes,
+            limit=limit or None,
+        )
         options = {
             "norm": norm,
             "steps": steps,
@@ -193,33 +324,53 @@ def register(app: typer.Typer) -> None:
             "preset": preset,
         }
         params = build_params(cls, parse_eps(eps), options)
+        if not is_stdout(output):
+            assert output is not None
+            output.parent.mkdir(parents=True, exist_ok=True)
+        target, dataset = load_target_and_data(tc, seed)
         start = time.perf_counter()
         result = cls(**params).run(target, dataset, seed=seed)
         doc = summary_json(result, time.perf_counter() - start)
-        text = json.dumps(doc, indent=2, default=float)
-        if json_out is not None:
-            if str(json_out) == "-":
-                typer.echo(text)
-            else:
-                json_out.parent.mkdir(parents=True, exist_ok=True)
-                json_out.write_text(text + "\n")
-        _print(doc)
+        if fmt == "json":
+            write_output(json.dumps(doc, indent=2, default=float), output)
+        elif output is not None and is_stdout(output):
+            _print(doc, out_console)
+        elif output is not None:
+            buffer = io.StringIO()
+            _print(doc, Console(file=buffer, width=160, no_color=True))
+            write_output(buffer.getvalue(), output)
+        _print(doc, err_console)
 
 
-def _print(doc: dict[str, Any]) -> None:
+def _json_alias(
+    fmt: str | None, output: Path | None, json_out: Path | None
+) -> tuple[str | None, Path | None]:
+    """Resolve ``--json PATH``, an alias of ``--format json --output PATH``."""
+    if json_out is None:
+        return fmt, output
+    if fmt is not None and fmt.strip().lower() != "json":
+        raise AisecError(f"--json means --format json; drop --json or --format {fmt}")
+    if output is not None and output != json_out:
+        raise AisecError("--json PATH means --output PATH; give only one of them")
+    return "json", json_out
+
+
+def _print(doc: dict[str, Any], console: Console) -> None:
+    """The one-line summary of a result (with its curve and stages) on ``console``."""
+
     def f(v: Any) -> str:
         return "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
 
-    err_console.print(
+    console.print(
         f"[bold]{doc['attack']}[/] n={doc['n']} clean={f(doc['clean_accuracy'])} "
         f"robust={f(doc['robust_accuracy'])} success={f(doc['attack_success_rate'])} "
         f"mean_linf={f(doc['mean_linf'])} mean_l2={f(doc['mean_l2'])} ({doc['seconds']:.2f}s)"
     )
     for point in doc.get("curve", []):
-        err_console.print(f"  eps={point['eps']:g}: robust accuracy {point['robust_accuracy']:.4f}")
+        console.print(f"  eps={point['eps']:g}: robust accuracy {point['robust_accuracy']:.4f}")
     for stage in doc.get("stages", []):
-        err_console.print(
+        console.print(
             f"  stage {stage.get('attack')}: robust accuracy {f(stage.get('robust_accuracy'))}"
         )
     if doc["status"] != "ok":
-        err_console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")
+        console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")

@@ -2,61 +2,91 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from aisec.cli.common import out_console, user_errors
+from aisec.cli.output import (
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    json_alias,
+    output_option,
+    write_output,
+)
+
+FORMATS = ("table", "json")
+"""Output formats of ``aisec list``."""
+
+
+def _print_tables(
+    tests: dict[str, dict[str, Any]],
+    targets: dict[str, dict[str, str]],
+    datasets: dict[str, str],
+    console: Console,
+) -> None:
+    """The tests, built-in targets and data sets as three tables on ``console``."""
+    t = Table(title="Tests")
+    for col in ("id", "family", "needs", "threats", "defaults"):
+        t.add_column(col)
+    for k, d in tests.items():
+        defaults = ", ".join(f"{a}={b}" for a, b in d["defaults"].items() if b is not None)
+        t.add_row(
+            k, d["family"], ", ".join(d["requires"]) or "-", ", ".join(d["threats"]), defaults
+        )
+    console.print(t)
+    bt = Table(title="Built-in targets")
+    bt.add_column("name")
+    bt.add_column("data set")
+    bt.add_column("description")
+    for k, d in targets.items():
+        bt.add_row(k, d["dataset"], d["description"])
+    console.print(bt)
+    dt = Table(title="Built-in data sets (use builtin:NAME[:train|test|all])")
+    dt.add_column("name")
+    dt.add_column("description")
+    for k, v in datasets.items():
+        dt.add_row(k, v)
+    console.print(dt)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``aisec list``."""
 
-    @app.command("list")
+    @app.command("list", epilog=epilog("aisec list --format json --output catalogue.json"))
     @user_errors
     def list_(
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+        fmt: str | None = format_option(None, FORMATS, "Output format: table (default), json."),
+        output: Path | None = output_option("Write the output to this file instead of stdout."),
+        as_json: bool = typer.Option(False, "--json", help="Alias of --format json."),
     ) -> None:
         """List the tests an assessment can run, the built-in targets and the built-in data sets."""
         from aisec.data import available_datasets
         from aisec.registry import available_tests
         from aisec.targets import available_targets
 
+        fmt = choose_format(json_alias(fmt, as_json), FORMATS, default="table")
+        check_output(output)
         tests = {k: v.describe() for k, v in available_tests().items()}
         targets = {
             k: {"description": v.description, "dataset": v.dataset}
             for k, v in available_targets().items()
         }
         datasets = available_datasets()
-        if as_json:
-            typer.echo(
-                json.dumps(
-                    {"tests": tests, "targets": targets, "datasets": datasets},
-                    indent=2,
-                    default=str,
-                )
-            )
-            return
-        t = Table(title="Tests")
-        for col in ("id", "family", "needs", "threats", "defaults"):
-            t.add_column(col)
-        for k, d in tests.items():
-            defaults = ", ".join(f"{a}={b}" for a, b in d["defaults"].items() if b is not None)
-            t.add_row(
-                k, d["family"], ", ".join(d["requires"]) or "-", ", ".join(d["threats"]), defaults
-            )
-        out_console.print(t)
-        bt = Table(title="Built-in targets")
-        bt.add_column("name")
-        bt.add_column("data set")
-        bt.add_column("description")
-        for k, d in targets.items():
-            bt.add_row(k, d["dataset"], d["description"])
-        out_console.print(bt)
-        dt = Table(title="Built-in data sets (use builtin:NAME[:train|test|all])")
-        dt.add_column("name")
-        dt.add_column("description")
-        for k, v in datasets.items():
-            dt.add_row(k, v)
-        out_console.print(dt)
+        if fmt == "json":
+            doc = {"tests": tests, "targets": targets, "datasets": datasets}
+            write_output(json.dumps(doc, indent=2, default=str), output)
+        elif is_stdout(output):
+            _print_tables(tests, targets, datasets, out_console)
+        else:
+            buffer = io.StringIO()
+            _print_tables(tests, targets, datasets, Console(file=buffer, width=160, no_color=True))
+            write_output(buffer.getvalue(), output)

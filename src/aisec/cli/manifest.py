@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import json
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, err_console, fail, user_errors
+from aisec.cli.output import (
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
+
+if TYPE_CHECKING:
+    from aisec.supplychain.manifest import Verification
+
+CREATE_FORMATS = ("json",)
+"""Formats of the manifest ``aisec manifest create`` writes."""
+VERIFY_FORMATS = ("table", "json")
+"""Output formats of ``aisec manifest verify``."""
 
 manifest_app = typer.Typer(
     name="manifest",
@@ -18,13 +37,17 @@ manifest_app = typer.Typer(
 )
 
 
-@manifest_app.command("create")
+@manifest_app.command(
+    "create",
+    epilog=epilog("aisec manifest create release/ --format json --output release.manifest.json"),
+)
 @user_errors
 def create(
     directory: Path = typer.Argument(..., help="Folder holding the model, data and config files."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Manifest file to write (default: DIR/aisec-manifest.json)."
+    output: Path | None = output_option(
+        "Manifest file to write (default: DIR/aisec-manifest.json)."
     ),
+    fmt: str | None = format_option(None, CREATE_FORMATS, "Manifest format: json (the only one)."),
     sign_key: Path | None = typer.Option(
         None, "--sign-key", help="Ed25519 private key (PEM) to sign the manifest with."
     ),
@@ -37,6 +60,7 @@ def create(
         load_private_key,
     )
 
+    choose_format(fmt, CREATE_FORMATS, default="json")
     check_folder(directory)
     key = load_private_key(sign_key) if sign_key is not None else None
     target = output if output is not None else directory / MANIFEST_NAME
@@ -54,27 +78,17 @@ def create(
         err_console.print(f"[yellow]skipped[/] {rel} (link leaving the folder, or not a file)")
 
 
-@manifest_app.command("verify")
-@user_errors
-def verify(
-    directory: Path = typer.Argument(..., help="Folder to check."),
-    manifest: Path | None = typer.Option(
-        None, "--manifest", "-m", help="Manifest to check (default: DIR/aisec-manifest.json)."
-    ),
-    public_key: Path | None = typer.Option(
-        None, "--public-key", help="Ed25519 public key (PEM); the manifest must be signed by it."
-    ),
-    output_format: str = typer.Option("table", "--format", "-f", help="table or json (on stdout)."),
-) -> None:
-    """Report files added, removed or changed since the manifest; exit 1 on any difference."""
-    from aisec.supplychain.manifest import load_public_key, verify_manifest
+_SIGNATURE_MESSAGES = {
+    "valid": "[green]signature valid[/]",
+    "invalid": "[red]signature INVALID[/] (the manifest was altered or signed by another key)",
+    "missing": "[red]manifest is not signed[/] but a public key was given",
+    "unverified": "signature present but not checked; pass --public-key to check it",
+    "absent": "manifest is not signed",
+}
 
-    if output_format not in ("table", "json"):
-        raise fail(f"--format must be table or json; got {output_format!r}")
-    key = load_public_key(public_key) if public_key is not None else None
-    result = verify_manifest(directory, manifest, public_key=key)
-    if output_format == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
+
+def _print_verdict(result: Verification, console: Console) -> None:
+    """The differences table, the signature status and the verdict line on ``console``."""
     rows = (
         [("changed", p) for p in result.changed]
         + [("removed", p) for p in result.removed]
@@ -86,27 +100,64 @@ def verify(
         table.add_column("path")
         for status, path in rows:
             table.add_row(status, path)
-        err_console.print(table)
-    messages = {
-        "valid": "[green]signature valid[/]",
-        "invalid": "[red]signature INVALID[/] (the manifest was altered or signed by another key)",
-        "missing": "[red]manifest is not signed[/] but a public key was given",
-        "unverified": "signature present but not checked; pass --public-key to check it",
-        "absent": "manifest is not signed",
-    }
-    err_console.print(messages[result.signature])
+        console.print(table)
+    console.print(_SIGNATURE_MESSAGES[result.signature])
     verdict = "[green]OK[/]" if result.ok else "[red]FAILED[/]"
-    err_console.print(
+    console.print(
         f"{verdict}: {result.checked} files in manifest, {len(result.changed)} changed, "
         f"{len(result.removed)} removed, {len(result.added)} added"
     )
+
+
+@manifest_app.command(
+    "verify",
+    epilog=epilog(
+        "aisec manifest verify release/ --public-key release.pub.pem --format json -o check.json",
+        exit_codes="0 every file matches, 1 a file was added, removed or changed or the "
+        "signature is bad, 2 usage or input error",
+    ),
+)
+@user_errors
+def verify(
+    directory: Path = typer.Argument(..., help="Folder to check."),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", "-m", help="Manifest to check (default: DIR/aisec-manifest.json)."
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="Ed25519 public key (PEM); the manifest must be signed by it."
+    ),
+    output_format: str | None = format_option(
+        None, VERIFY_FORMATS, "Output format: table (default; on stderr) or json (on stdout)."
+    ),
+    output: Path | None = output_option("Write the result to this file instead of stdout."),
+) -> None:
+    """Report files added, removed or changed since the manifest; exit 1 on any difference."""
+    from aisec.supplychain.manifest import load_public_key, verify_manifest
+
+    fmt = choose_format(output_format, VERIFY_FORMATS, default="table")
+    check_output(output)
+    key = load_public_key(public_key) if public_key is not None else None
+    result = verify_manifest(directory, manifest, public_key=key)
+    if fmt == "json":
+        write_output(json.dumps(result.to_dict(), indent=2), output)
+    elif not is_stdout(output):
+        buffer = io.StringIO()
+        _print_verdict(result, Console(file=buffer, width=160, no_color=True))
+        write_output(buffer.getvalue(), output)
+    _print_verdict(result, err_console)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_FINDINGS)
 
 
-@manifest_app.command("keygen")
+@manifest_app.command("keygen", epilog=epilog("aisec manifest keygen --output release"))
 @user_errors
 def keygen(
-    out: Path = typer.Option(..., "--out", help="Writes PREFIX.key.pem and PREFIX.pub.pem."),
+    out: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        "--out",
+        help="Key file prefix: writes PREFIX.key.pem and PREFIX.pub.pem (--out is an alias).",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite existing key files."),
 ) -> None:
     """Create an Ed25519 key pair for signing manifests (private key file mode 0600)."""

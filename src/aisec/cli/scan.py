@@ -3,25 +3,36 @@
 from __future__ import annotations
 
 import json
-import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, err_console, fail, user_errors
+from aisec.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    err_console,
+    fail,
+    out_console,
+    user_errors,
+)
+from aisec.cli.output import (
+    FINDINGS_EXIT,
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-class OutputFormat(StrEnum):
-    """Output formats of ``aisec scan``."""
-
-    table = "table"
-    json = "json"
-    sarif = "sarif"
+FORMATS = ("table", "json", "sarif")
+"""Output formats of ``aisec scan``."""
 
 
 def _table(report: object, console: Console) -> None:
@@ -45,19 +56,25 @@ def _table(report: object, console: Console) -> None:
 def register(app: typer.Typer) -> None:
     """Add the ``scan`` command."""
 
-    @app.command("scan")
+    @app.command(
+        "scan",
+        epilog=epilog(
+            "aisec scan models/ --format sarif --output scan.sarif --fail-on high",
+            exit_codes=FINDINGS_EXIT,
+        ),
+    )
     @user_errors
     def scan(
         paths: list[Path] = typer.Argument(..., help="Files or folders (scanned recursively)."),
-        output_format: OutputFormat = typer.Option(
-            OutputFormat.table, "--format", "-f", help="table (stderr), json or sarif (stdout)."
+        output_format: str | None = format_option(
+            None,
+            FORMATS,
+            "Output format: table (default; on stderr), json or sarif (on stdout).",
         ),
         fail_on: str = typer.Option(
             "high", "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
         ),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", help="Write the report to this file instead of stdout."
-        ),
+        output: Path | None = output_option("Write the report to this file instead of stdout."),
     ) -> None:
         """Scan model files statically (pickle, PyTorch, joblib, NumPy, Keras, ONNX,
         safetensors, GGUF, archives) and report unsafe content."""
@@ -65,32 +82,28 @@ def register(app: typer.Typer) -> None:
         from aisec.report.sarif import findings_to_sarif
         from aisec.supplychain.scan import rules_help, scan_paths
 
+        fmt = choose_format(output_format, FORMATS, default="table")
         threshold = Severity.parse(fail_on)
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
             raise fail(f"path not found: {', '.join(missing)}; check the spelling")
-        if output is not None and not output.parent.is_dir():
-            raise fail(
-                f"folder {str(output.parent)!r} does not exist; create it or change --output"
-            )
+        check_output(output)
         report = scan_paths(paths)
-        if output_format is OutputFormat.table:
-            if output is not None:
+        if fmt == "table":
+            if output is None:
+                _table(report, err_console)
+            elif is_stdout(output):
+                _table(report, out_console)
+            else:
                 with open(output, "w", encoding="utf-8") as fh:
                     _table(report, Console(file=fh, width=160, no_color=True))
-            else:
-                _table(report, err_console)
         else:
             doc = (
                 report.to_dict()
-                if output_format is OutputFormat.json
+                if fmt == "json"
                 else findings_to_sarif(report.findings, rules_help=rules_help())
             )
-            text = json.dumps(doc, indent=2)
-            if output is not None:
-                output.write_text(text + "\n", encoding="utf-8")
-            else:
-                sys.stdout.write(text + "\n")
+            write_output(json.dumps(doc, indent=2), output)
         summary = report.summary()
         top = summary["max_severity"] or "none"
         err_console.print(

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from aisec.cli.common import out_console, user_errors
+from aisec.cli.output import (
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    json_alias,
+    output_option,
+    write_output,
+)
 
 if TYPE_CHECKING:
-    from aisec.taxonomy import ThreatEntry
+    from aisec.taxonomy import Catalogue, ThreatEntry
+
+FORMATS = ("table", "json")
+"""Output formats of ``aisec taxonomy``."""
 
 
 def _detail(entry: ThreatEntry) -> Table:
@@ -55,10 +71,40 @@ def _detail(entry: ThreatEntry) -> Table:
     return table
 
 
+def _print(catalogue: Catalogue, query: str, matches: list[ThreatEntry], console: Console) -> None:
+    """One entry in full when the query names it (or matches only it), else the matches table."""
+    if len(matches) == 1 or (query and query in catalogue.ids):
+        entry = catalogue.get(query) if query in catalogue.ids else matches[0]
+        console.print(_detail(entry))
+        return
+    table = Table(title=f"Threat catalogue ({len(matches)} of {len(catalogue.threats)})")
+    for col in ("id", "name", "NIST", "ATLAS", "OWASP", "AI Act", "tests"):
+        table.add_column(col, overflow="fold")
+    for t in matches:
+        table.add_row(
+            t.id,
+            t.name,
+            ", ".join(t.ids("nist")) or "-",
+            ", ".join(t.ids("atlas")) or "-",
+            ", ".join(t.ids("owasp-ml", "owasp-llm")) or "-",
+            ", ".join(t.ai_act),
+            ", ".join(t.tests) or "-",
+        )
+    console.print(table)
+    if not matches:
+        console.print("No threat matches; try a shorter query or drop --framework.")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``aisec taxonomy``."""
 
-    @app.command("taxonomy")
+    @app.command(
+        "taxonomy",
+        epilog=epilog(
+            "aisec taxonomy LLM01 --framework owasp-llm",
+            "aisec taxonomy --format json --output catalogue.json",
+        ),
+    )
     @user_errors
     def taxonomy(
         query: str = typer.Argument(
@@ -69,33 +115,22 @@ def register(app: typer.Typer) -> None:
             "--framework",
             help="Only threats with IDs in this framework: nist, atlas, owasp-ml, owasp-llm.",
         ),
-        as_json: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
+        fmt: str | None = format_option(None, FORMATS, "Output format: table (default), json."),
+        output: Path | None = output_option("Write the output to this file instead of stdout."),
+        as_json: bool = typer.Option(False, "--json", help="Alias of --format json."),
     ) -> None:
         """Browse the threat catalogue and its crosswalk to NIST, ATLAS, OWASP and the AI Act."""
         from aisec.taxonomy import load_catalogue
 
+        fmt = choose_format(json_alias(fmt, as_json), FORMATS, default="table")
+        check_output(output)
         catalogue = load_catalogue()
         matches = catalogue.search(query, framework)
-        if as_json:
-            typer.echo(json.dumps([t.to_dict() for t in matches], indent=2))
-            return
-        if len(matches) == 1 or (query and query in catalogue.ids):
-            entry = catalogue.get(query) if query in catalogue.ids else matches[0]
-            out_console.print(_detail(entry))
-            return
-        table = Table(title=f"Threat catalogue ({len(matches)} of {len(catalogue.threats)})")
-        for col in ("id", "name", "NIST", "ATLAS", "OWASP", "AI Act", "tests"):
-            table.add_column(col, overflow="fold")
-        for t in matches:
-            table.add_row(
-                t.id,
-                t.name,
-                ", ".join(t.ids("nist")) or "-",
-                ", ".join(t.ids("atlas")) or "-",
-                ", ".join(t.ids("owasp-ml", "owasp-llm")) or "-",
-                ", ".join(t.ai_act),
-                ", ".join(t.tests) or "-",
-            )
-        out_console.print(table)
-        if not matches:
-            out_console.print("No threat matches; try a shorter query or drop --framework.")
+        if fmt == "json":
+            write_output(json.dumps([t.to_dict() for t in matches], indent=2), output)
+        elif is_stdout(output):
+            _print(catalogue, query, matches, out_console)
+        else:
+            buffer = io.StringIO()
+            _print(catalogue, query, matches, Console(file=buffer, width=160, no_color=True))
+            write_output(buffer.getvalue(), output)

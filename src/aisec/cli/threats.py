@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,16 @@ import typer
 import yaml
 from rich.table import Table
 
-from aisec.cli.common import err_console, fail, user_errors
+from aisec.cli.common import err_console, user_errors
+from aisec.cli.output import (
+    check_output,
+    choose_format,
+    epilog,
+    format_option,
+    is_stdout,
+    output_option,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from aisec.threat import ThreatModel
@@ -37,24 +45,26 @@ def _summary(tm: ThreatModel) -> Table:
 
 def render(tm: ThreatModel, fmt: str) -> str:
     """The threat model as Markdown, JSON or a standalone HTML page."""
-    from aisec.threat.render import threat_html_sections, threat_markdown_sections
-
     if fmt == "json":
         return json.dumps(tm.to_dict(), indent=2) + "\n"
     if fmt == "md":
-        return f"# Threat model: {tm.profile.name}\n\n" + threat_markdown_sections(tm)
-    title = f"Threat model: {escape(tm.profile.name)}"
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head>\n"
-        f"<body>\n<h1>{title}</h1>\n{threat_html_sections(tm)}\n</body></html>\n"
-    )
+        from aisec.report.threat_markdown import threat_model_markdown
+
+        return threat_model_markdown(tm)
+    from aisec.report.threat_sections import threat_model_page
+
+    return threat_model_page(tm)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``aisec threats``."""
 
-    @app.command("threats")
+    @app.command(
+        "threats",
+        epilog=epilog(
+            "aisec threats -p builtin:digits-classifier -f html -o tm.html --emit-config plan.yaml"
+        ),
+    )
     @user_errors
     def threats(
         profile: str = typer.Option(
@@ -63,10 +73,8 @@ def register(app: typer.Typer) -> None:
             "-p",
             help="System profile: a YAML file or builtin:NAME (e.g. builtin:digits-classifier).",
         ),
-        fmt: str = typer.Option("md", "--format", "-f", help="Output format: md, json or html."),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", help="Write the output to this file."
-        ),
+        fmt: str | None = format_option(None, FORMATS, "Output format: md (default), json, html."),
+        output: Path | None = output_option("Write the output to this file instead of stdout."),
         emit_config: Path | None = typer.Option(
             None,
             "--emit-config",
@@ -76,16 +84,13 @@ def register(app: typer.Typer) -> None:
         """Derive the applicable threats, their risk and a test plan from a system profile."""
         from aisec.threat import derive_threats, load_profile
 
-        if fmt not in FORMATS:
-            raise fail(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+        fmt = choose_format(fmt, FORMATS, default="md")
+        check_output(output)
         tm = derive_threats(load_profile(profile))
         err_console.print(_summary(tm))
-        text = render(tm, fmt)
-        if output is not None:
-            output.write_text(text, encoding="utf-8")
+        write_output(render(tm, fmt), output)
+        if not is_stdout(output):
             err_console.print(f"wrote {fmt} threat model to {output}")
-        else:
-            typer.echo(text, nl=False)
         if emit_config is not None:
             config = tm.plan_config()
             emit_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -58,7 +58,7 @@ def write_reports(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise AisecError(
-            f"Cannot create the report folder {str(out)!r}: {exc.strerror}; choose another --out"
+            f"Cannot create the report folder {str(out)!r}: {exc.strerror}; choose another --output"
         ) from None
     written: dict[str, Path] = {}
     for fmt in FORMATS:

@@ -1,13 +1,21 @@
-"""The HTML fragment parses, has the four sections, an SVG diagram and a heat map, no scripts."""
+"""The threat sections: the HTML fragment parses, has the four sections, an SVG diagram and a
+heat map, no scripts; the Markdown has the same sections; the standalone page wraps them."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
 from aisec.records import Finding, Result, Severity, Status
-from aisec.threat import ai_act_evidence, build_risk_register, derive_threats, load_profile
-from aisec.threat.diagram import dataflow_svg
-from aisec.threat.render import threat_html_sections, threat_markdown_sections
+from aisec.report.dataflow import dataflow_svg
+from aisec.report.threat_markdown import threat_markdown_sections, threat_model_markdown
+from aisec.report.threat_sections import threat_html_sections, threat_model_page
+from aisec.threat import (
+    ai_act_evidence,
+    build_risk_register,
+    derive_threats,
+    load_profile,
+    parse_profile,
+)
 
 
 class _Outline(HTMLParser):
@@ -121,3 +129,43 @@ def test_markdown_sections_and_defaults_without_evidence() -> None:
     assert "| evasion-digital | yes |" in md and "not-tested" in md
     html = threat_html_sections(tm)
     assert '<section id="risk-register">' in html and "gap" in html
+
+
+def test_profile_text_is_escaped_in_the_html_and_the_diagram() -> None:
+    evil = '<script>alert(1)</script> & "quoted"'
+    profile = parse_profile(
+        {
+            "name": "agent",
+            "description": evil,
+            "technology": "large-model",
+            "task": "agent",
+            "modality": "text",
+            "exposure": ["public-api"],
+            "outputs": ["generated-text"],
+            "tools": [evil],
+        }
+    )
+    tm = derive_threats(profile)
+    html = threat_html_sections(tm)
+    svg = dataflow_svg(tm)
+    for text in (html, svg):
+        assert "<script>" not in text and "&lt;script&gt;" in text
+    doc = _Outline()
+    doc.feed(html)
+    doc.close()
+    assert "script" not in doc.tags
+    assert evil in doc.text["threat-model"]
+    svg_doc = _Outline()
+    svg_doc.feed(svg)
+    svg_doc.close()
+    assert "script" not in svg_doc.tags
+
+
+def test_standalone_page_wraps_the_sections_and_fetches_nothing() -> None:
+    tm = derive_threats(load_profile("builtin:llm-agent"))
+    page = threat_model_page(tm)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert "<title>Threat model: " in page and "default-src 'none'" in page
+    assert threat_html_sections(tm) in page
+    md = threat_model_markdown(tm)
+    assert md.startswith(f"# Threat model: {tm.profile.name}\n\n## Threat model")
