@@ -84,7 +84,7 @@ def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
         config = AssessmentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc), source) from None
-    from aisec.registry import available_tests
+    from aisec.registry import available_tests, missing_extras
 
     known = available_tests()
     unknown = [
@@ -94,6 +94,7 @@ def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
     ]
     if unknown:
         unknown.append(f"available tests: {', '.join(known)}")
+        unknown.extend(missing_extras())
         raise ConfigError(unknown, source)
     return config
 

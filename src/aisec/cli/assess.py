@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+from aisec.extras import require_torch
 
 DEFAULT_STORE = ".aisec/results.db"
 
@@ -77,5 +78,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
+        require_torch("`aisec assess`")
         code = execute(config, out, store, resume=resume, fail_on=fail_on, progress=progress)
         raise typer.Exit(code)

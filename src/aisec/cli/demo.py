@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from aisec.cli.common import user_errors
+from aisec.extras import require_torch
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Profile → threats → plan → attacks → risk register → reports, on built-in targets."""
+        require_torch("`aisec demo`")
         from aisec.assessment.demo import demo_config
         from aisec.cli.assess import execute
 

@@ -10,6 +10,7 @@ import typer
 
 from aisec.cli.common import err_console, user_errors
 from aisec.errors import AisecError, ParameterError
+from aisec.extras import require_torch
 
 ATTACKS = (
     "fgsm",
@@ -169,6 +170,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
         import time
+
+        require_torch("`aisec evade`")
 
         from aisec.data import load_data
         from aisec.registry import get_test

@@ -19,16 +19,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output on stdout."),
     ) -> None:
         """List the tests an assessment can run, the built-in targets and the built-in data sets."""
+        from aisec import registry
         from aisec.data import available_datasets
-        from aisec.registry import available_tests
-        from aisec.targets import available_targets
+        from aisec.targets import builtin
 
-        tests = {k: v.describe() for k, v in available_tests().items()}
+        tests = {k: v.describe() for k, v in registry.available_tests().items()}
         targets = {
             k: {"description": v.description, "dataset": v.dataset}
-            for k, v in available_targets().items()
+            for k, v in builtin.available_targets().items()
         }
         datasets = available_datasets()
+        for line in [*registry.missing_extras(), *builtin.missing_extras()]:
+            typer.echo(f"note: {line}", err=True)
         if as_json:
             typer.echo(
                 json.dumps(

@@ -8,6 +8,7 @@ import typer
 
 from aisec.cli.assess import store_option
 from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+from aisec.extras import require_torch
 
 
 def register(app: typer.Typer) -> None:
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
                     state = "finished" if r.finished else "incomplete"
                     typer.echo(f"{r.run_id}\t{r.created}\t{r.units_done}/{r.units_total}\t{state}")
                 raise typer.Exit(0)
+            require_torch("`aisec report`")
             if run_id is None:
                 if not runs:
                     raise StoreError(f"the store {str(store)!r} has no runs yet")

@@ -74,12 +74,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Derive the applicable threats, their risk and a test plan from a system profile."""
+        from aisec.registry import missing_extras
         from aisec.threat import derive_threats, load_profile
 
         if fmt not in FORMATS:
             raise fail(f"--format must be one of {', '.join(FORMATS)}; got {fmt!r}")
         tm = derive_threats(load_profile(profile))
         err_console.print(_summary(tm))
+        for line in missing_extras():
+            typer.echo(f"note: {line}; the plan lists them as planned", err=True)
         text = render(tm, fmt)
         if output is not None:
             output.write_text(text, encoding="utf-8")
