@@ -11,10 +11,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-# torch first: the pinned CPU build, so that the range in pyproject installs nothing more.
+# torch first: the pinned CPU build, so that the range of the `torch` extra installs nothing more.
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[dev,mnist]"
+	$(PIP) install --quiet -e ".[dev,mnist,torch]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -36,7 +36,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/pip install --quiet --upgrade pip
 	$(BENCH)/bin/pip install --quiet "torch==2.13.0"
-	$(BENCH)/bin/pip install --quiet -e ".[bench]"
+	$(BENCH)/bin/pip install --quiet -e ".[bench,torch]"
 	$(BENCH)/bin/pip install --quiet --no-deps "torchattacks==3.5.1"
 	touch $(BENCH)/.installed
 

@@ -29,7 +29,10 @@ from pathlib import Path
 
 from aisec.records import Severity
 from aisec.supplychain.scan import scan_file
-from aisec.supplychain.scan.corpus import Sample, write_corpus
+
+# The corpus generator lives with the scanner's tests, not in the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "supplychain" / "scan"))
+from corpus import Sample, write_corpus
 
 Verdict = Callable[[Path, bool], bool]
 

@@ -11,7 +11,8 @@
     ├── ModelLoadError              a model file cannot be loaded safely
     │   └── UnsafeModelError        the file has scan findings and was not explicitly trusted
     ├── ScanError                   a path given to the scanner cannot be read at all
-    └── StoreError                  the results store is missing, corrupt or lacks a run
+    ├── StoreError                  the results store is missing, corrupt or lacks a run
+    └── MissingExtraError           an optional dependency is not installed (names the extra)
 
 Every message says what is wrong and how to fix it, in one line.
 """
@@ -79,3 +80,7 @@ class ScanError(AisecError):
 
 class StoreError(AisecError):
     """The results store is missing, corrupt, or has no such run."""
+
+
+class MissingExtraError(AisecError):
+    """An optional dependency is not installed; the message names the extra that installs it."""

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, TypeVar
 
 from aisec.errors import ConfigError
+from aisec.extras import install_hint, is_missing
 
 if TYPE_CHECKING:
     from aisec.base import SecurityTest
@@ -21,10 +22,10 @@ _REGISTRY: dict[str, type[SecurityTest]] = {}
 _LOADED = False
 
 # Modules whose import registers the built-in tests.
-_BUILTIN_MODULES = (
-    "aisec.attacks.evasion",
-    "aisec.supplychain.test",
-)
+_BUILTIN_MODULES = ("aisec.supplychain.test",)
+# Those that need an optional dependency: (module, dependency and extra, what is left out).
+_OPTIONAL_MODULES = (("aisec.attacks.evasion", "torch", "the evasion tests need PyTorch"),)
+_UNAVAILABLE: list[str] = []
 
 
 def register(cls: T) -> T:
@@ -42,11 +43,14 @@ def _load_all() -> None:
         return
     _LOADED = True
     for name in _BUILTIN_MODULES:
+        importlib.import_module(name)
+    for name, dependency, what in _OPTIONAL_MODULES:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
+            if not is_missing(exc, dependency):
                 raise
+            _UNAVAILABLE.append(f"{what}: {install_hint(dependency)}")
     for ep in entry_points(group="aisec.tests"):
         register(ep.load())
 
@@ -58,10 +62,21 @@ def get_test(test_id: str) -> type[SecurityTest]:
         return _REGISTRY[test_id]
     except KeyError:
         allowed = ", ".join(sorted(_REGISTRY))
-        raise ConfigError([f"unknown test id {test_id!r}; available: {allowed}"]) from None
+        problems = [f"unknown test id {test_id!r}; available: {allowed}", *missing_extras()]
+        raise ConfigError(problems) from None
 
 
 def available_tests() -> dict[str, type[SecurityTest]]:
     """All registered tests, by id."""
     _load_all()
     return dict(sorted(_REGISTRY.items()))
+
+
+def missing_extras() -> list[str]:
+    """One line per group of built-in tests left out for a missing optional dependency, naming
+    the extra that installs it (e.g. ``the evasion tests need PyTorch: pip install ...``).
+
+    Empty when every built-in test is registered.
+    """
+    _load_all()
+    return list(_UNAVAILABLE)

@@ -6,64 +6,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from aisec.errors import ConfigError
 from aisec.records import Severity
 from aisec.targets.base import OutputMode
+from aisec.targets.config import StrictModel, TargetConfig  # TargetConfig: re-exported
 
 SEVERITIES = [s.value for s in Severity]
 OUTPUT_MODES = [m.value for m in OutputMode]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TargetConfig(_Strict):
-    """One model under assessment and the data it is evaluated on."""
-
-    name: str = Field(description="Name used in results and reports.")
-    builtin: str | None = Field(None, description="Built-in target name, e.g. digits-cnn.")
-    torchscript: str | None = Field(None, description="Path of a TorchScript file.")
-    factory: str | None = Field(
-        None, description="`package.module:function` building the nn.Module."
-    )
-    weights: str | None = Field(None, description="safetensors weights for `factory`.")
-    input_shape: list[int] | None = Field(None, description="Shape of one input, e.g. [1, 8, 8].")
-    bounds: tuple[float, float] = Field((0.0, 1.0), description="Valid input range.")
-    n_classes: int | None = Field(
-        None, ge=2, description="Number of classes (inferred if omitted)."
-    )
-    output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = (
-        Field(None, description="What the deployment reveals; default: the adapter's.")
-    )
-    data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
-    label_column: str = Field("label", description="Label column for CSV data.")
-    limit: int | None = Field(None, ge=1, description="Evaluate on a seeded subset of this size.")
-    files: list[str] = Field(
-        default_factory=list, description="Model/data files for supply-chain tests."
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> TargetConfig:
-        sources = [s for s in ("builtin", "torchscript", "factory") if getattr(self, s)]
-        if len(sources) != 1:
-            raise ValueError("give exactly one of `builtin`, `torchscript` or `factory`")
-        if self.factory and not self.weights:
-            raise ValueError("`factory` needs `weights` (a safetensors file)")
-        if (self.torchscript or self.factory) and not self.input_shape:
-            raise ValueError(
-                "`input_shape` is required for torchscript/factory models, e.g. [1, 28, 28]"
-            )
-        if self.bounds[0] >= self.bounds[1]:
-            raise ValueError(
-                f"`bounds` must be [low, high] with low < high; got {list(self.bounds)}"
-            )
-        return self
-
-
-class TestConfig(_Strict):
+class TestConfig(StrictModel):
     """One test to run, with its parameters."""
 
     id: str = Field(description="Registered test id, e.g. evasion.pgd.")
@@ -71,7 +25,7 @@ class TestConfig(_Strict):
     targets: list[str] | None = Field(None, description="Target names; default: every target.")
 
 
-class AssessmentConfig(_Strict):
+class AssessmentConfig(StrictModel):
     """A whole assessment: targets, tests, seed and the CI threshold."""
 
     version: Literal[1] = 1
@@ -130,7 +84,7 @@ def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
         config = AssessmentConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc), source) from None
-    from aisec.registry import available_tests
+    from aisec.registry import available_tests, missing_extras
 
     known = available_tests()
     unknown = [
@@ -140,6 +94,7 @@ def parse_config(data: Any, source: str = "config") -> AssessmentConfig:
     ]
     if unknown:
         unknown.append(f"available tests: {', '.join(known)}")
+        unknown.extend(missing_extras())
         raise ConfigError(unknown, source)
     return config
 

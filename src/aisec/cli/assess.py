@@ -11,6 +11,7 @@ import typer
 
 from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
 from aisec.cli.output import FINDINGS_EXIT, choose_formats, epilog, output_option
+from aisec.extras import require_torch
 
 DEFAULT_STORE = ".aisec/results.db"
 DEFAULT_OUT = Path("aisec-report")
@@ -118,6 +119,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
+        require_torch("`aisec assess`")
         wanted = report_formats(formats)
         code = execute(
             config,

@@ -9,6 +9,7 @@ import typer
 from aisec.cli.assess import report_folder_option, report_formats, report_formats_option
 from aisec.cli.common import user_errors
 from aisec.cli.output import epilog
+from aisec.extras import require_torch
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Profile → threats → plan → attacks → risk register → reports, on built-in targets."""
+        require_torch("`aisec demo`")
         from aisec.assessment.demo import demo_config
         from aisec.cli.assess import execute
 

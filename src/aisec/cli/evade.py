@@ -25,6 +25,7 @@ from aisec.cli.output import (
     write_output,
 )
 from aisec.errors import AisecError, ParameterError
+from aisec.extras import require_torch
 
 if TYPE_CHECKING:
     from aisec.assessment.config import TargetConfig
@@ -303,6 +304,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
         import time
+
+        require_torch("`aisec evade`")
 
         fmt, output = _json_alias(fmt, output, json_out)
         fmt = choose_format(fmt, FORMATS, default="table")

@@ -69,16 +69,18 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Alias of --format json."),
     ) -> None:
         """List the tests an assessment can run, the built-in targets and the built-in data sets."""
+        from aisec import registry
         from aisec.data import available_datasets
-        from aisec.registry import available_tests
-        from aisec.targets import available_targets
+        from aisec.targets import builtin
 
         fmt = choose_format(json_alias(fmt, as_json), FORMATS, default="table")
         check_output(output)
-        tests = {k: v.describe() for k, v in available_tests().items()}
+        tests = {k: v.describe() for k, v in registry.available_tests().items()}
+        for line in [*registry.missing_extras(), *builtin.missing_extras()]:
+            typer.echo(f"note: {line}", err=True)
         targets = {
             k: {"description": v.description, "dataset": v.dataset}
-            for k, v in available_targets().items()
+            for k, v in builtin.available_targets().items()
         }
         datasets = available_datasets()
         if fmt == "json":
@@ -90,3 +92,5 @@ def register(app: typer.Typer) -> None:
             buffer = io.StringIO()
             _print_tables(tests, targets, datasets, Console(file=buffer, width=160, no_color=True))
             write_output(buffer.getvalue(), output)
+        for line in [*registry.missing_extras(), *builtin.missing_extras()]:
+            typer.echo(f"note: {line}", err=True)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from aisec import __version__
+from aisec.cli import (
+    assess,
+    bom,
+    demo,
+    evade,
+    listing,
+    manifest,
+    report,
+    scan,
+    taxonomy,
+    threats,
+)
 
 app = typer.Typer(
     name="aisec",
@@ -14,20 +24,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-)
-
-# Each module defines ``register(app)`` that adds its commands.
-_COMMAND_MODULES = (
-    "aisec.cli.demo",
-    "aisec.cli.assess",
-    "aisec.cli.evade",
-    "aisec.cli.report",
-    "aisec.cli.listing",
-    "aisec.cli.scan",
-    "aisec.cli.manifest",
-    "aisec.cli.bom",
-    "aisec.cli.threats",
-    "aisec.cli.taxonomy",
 )
 
 
@@ -46,12 +42,10 @@ def _root(
     """aisec: from threat model to attacks, metrics, risk register and reports."""
 
 
-for _module in _COMMAND_MODULES:
-    try:
-        importlib.import_module(_module).register(app)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
+# Each module defines ``register(app)`` that adds its commands, in this order in ``--help``.
+# None imports PyTorch at module level: the commands that need it import it when they run.
+for _module in (demo, assess, evade, report, listing, scan, manifest, bom, threats, taxonomy):
+    _module.register(app)
 
 
 def run() -> None:

@@ -14,6 +14,7 @@ from aisec.cli.assess import (
 )
 from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
 from aisec.cli.output import FINDINGS_EXIT, epilog
+from aisec.extras import require_torch
 
 
 def register(app: typer.Typer) -> None:
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
                     state = "finished" if r.finished else "incomplete"
                     typer.echo(f"{r.run_id}\t{r.created}\t{r.units_done}/{r.units_total}\t{state}")
                 raise typer.Exit(0)
+            require_torch("`aisec report`")
             if run_id is None:
                 if not runs:
                     raise StoreError(f"the store {str(store)!r} has no runs yet")

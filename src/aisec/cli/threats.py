@@ -82,12 +82,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Derive the applicable threats, their risk and a test plan from a system profile."""
+        from aisec.registry import missing_extras
         from aisec.threat import derive_threats, load_profile
 
         fmt = choose_format(fmt, FORMATS, default="md")
         check_output(output)
         tm = derive_threats(load_profile(profile))
         err_console.print(_summary(tm))
+        for line in missing_extras():
+            typer.echo(f"note: {line}; the plan lists them as planned", err=True)
         write_output(render(tm, fmt), output)
         if not is_stdout(output):
             err_console.print(f"wrote {fmt} threat model to {output}")

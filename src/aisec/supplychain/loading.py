@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import warnings
@@ -82,6 +83,23 @@ def load_safetensors_state(path: str | Path) -> dict[str, torch.Tensor]:
             f"{str(p)!r} is not a valid safetensors file ({exc}); save weights with "
             "safetensors.torch.save_file"
         ) from None
+
+
+def import_factory(spec: str) -> Callable[[], nn.Module]:
+    """Resolve ``package.module:function`` (the user's own code, named explicitly)."""
+    if ":" not in spec:
+        raise ModelLoadError(f"factory {spec!r} must look like 'package.module:function'")
+    mod_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"cannot import {mod_name!r} for factory {spec!r}: {exc}; add its folder to PYTHONPATH"
+        ) from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise ModelLoadError(f"{mod_name!r} has no callable {attr!r} (from factory {spec!r})")
+    return fn
 
 
 # -- format detection -------------------------------------------------------------------------
@@ -286,8 +304,6 @@ def _state_dict_of(obj: Any) -> Mapping[str, Any] | None:
 def _into_factory(
     obj: Any, factory: str | Callable[[], nn.Module], strict: bool, path: Path
 ) -> nn.Module:
-    from aisec.targets.torch import import_factory
-
     build = import_factory(factory) if isinstance(factory, str) else factory
     name = factory if isinstance(factory, str) else getattr(factory, "__name__", "factory")
     state = _state_dict_of(obj)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from aisec.errors import ModelLoadError, TargetError
+from aisec.supplychain.loading import import_factory, load_safetensors_state, load_torchscript
 from aisec.targets.base import (
     Capability,
     InputSpec,
@@ -162,8 +162,6 @@ class TorchClassifier:
         **kwargs: Any,
     ) -> TorchClassifier:
         """Load a TorchScript file (no pickle of arbitrary Python objects is involved)."""
-        from aisec.supplychain.loading import load_torchscript
-
         model = load_torchscript(path)
         return cls._with_inferred_classes(
             model, input_shape, n_classes, bounds, name or Path(path).stem, str(path), **kwargs
@@ -182,8 +180,6 @@ class TorchClassifier:
         **kwargs: Any,
     ) -> TorchClassifier:
         """Build ``module:function()`` and load a safetensors state dict into it."""
-        from aisec.supplychain.loading import load_safetensors_state
-
         model = import_factory(factory)()
         state = load_safetensors_state(weights)
         try:
@@ -235,20 +231,3 @@ class TorchClassifier:
             shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds
         )
         return cls(model=model, spec=spec, name=name, source=source, **kwargs)
-
-
-def import_factory(spec: str) -> Callable[[], nn.Module]:
-    """Resolve ``package.module:function`` (the user's own code, named explicitly)."""
-    if ":" not in spec:
-        raise ModelLoadError(f"factory {spec!r} must look like 'package.module:function'")
-    mod_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(mod_name)
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"cannot import {mod_name!r} for factory {spec!r}: {exc}; add its folder to PYTHONPATH"
-        ) from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise ModelLoadError(f"{mod_name!r} has no callable {attr!r} (from factory {spec!r})")
-    return fn

@@ -136,7 +136,7 @@ class SystemProfile(BaseModel):
 
 def _target_problems(targets: list[dict[str, Any]]) -> list[str]:
     """Check profile targets against the assessment config's target schema."""
-    from aisec.assessment.config import TargetConfig
+    from aisec.targets.config import TargetConfig
 
     problems = []
     for i, t in enumerate(targets):

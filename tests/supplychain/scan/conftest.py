@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aisec.supplychain.scan.corpus import Sample, write_corpus
+from corpus import Sample, write_corpus
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,8 @@ class Corpus:
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    """Every sample of :mod:`aisec.supplychain.scan.corpus`, with a marker path that only an
-    executed payload would create."""
+    """Every sample of :mod:`corpus` (``corpus.py`` beside this file), with a marker path
+    that only an executed payload would create."""
     root = tmp_path_factory.mktemp("scan-corpus")
     marker = root / "marker-created-by-payload"
     samples = write_corpus(root / "corpus", marker)

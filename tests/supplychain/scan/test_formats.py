@@ -16,7 +16,8 @@ from safetensors.torch import save as st_save
 from aisec.errors import ScanError
 from aisec.records import Severity
 from aisec.supplychain.scan import ScanLimits, scan_bytes, scan_paths
-from aisec.supplychain.scan.corpus import gguf_file, onnx_model
+
+from corpus import gguf_file, onnx_model
 
 
 def _rules(report) -> list[str]:

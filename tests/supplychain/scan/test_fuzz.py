@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from safetensors.torch import save as st_save
 
 from aisec.supplychain.scan import scan_bytes
-from aisec.supplychain.scan.corpus import gguf_file, onnx_model
+
+from corpus import gguf_file, onnx_model
 
 
 def _seeds() -> list[tuple[str, bytes]]:

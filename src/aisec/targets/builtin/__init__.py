@@ -11,7 +11,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aisec.errors import TargetError
+from aisec.errors import MissingExtraError, TargetError
+from aisec.extras import install_hint, is_missing
 from aisec.targets.base import Target
 
 
@@ -27,11 +28,14 @@ class BuiltinTarget:
 
 
 _TARGETS: dict[str, BuiltinTarget] = {}
+# Modules whose import registers the built-in targets; every one needs PyTorch.
 _MODULES = (
     "aisec.targets.builtin.digits",
     "aisec.targets.builtin.signs",
     "aisec.targets.builtin.mnist",
 )
+_NEEDS_TORCH = f"the built-in targets need PyTorch: {install_hint('torch')}"
+_torch_missing = False
 
 
 def register_target(entry: BuiltinTarget) -> BuiltinTarget:
@@ -41,24 +45,35 @@ def register_target(entry: BuiltinTarget) -> BuiltinTarget:
 
 
 def _load_modules() -> None:
+    global _torch_missing
     for module in _MODULES:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:
+            if not is_missing(exc, "torch"):
                 raise
+            _torch_missing = True
+            return
 
 
 def available_targets() -> dict[str, BuiltinTarget]:
-    """Every built-in target, by name."""
+    """Every built-in target, by name (none without PyTorch; see :func:`missing_extras`)."""
     _load_modules()
     return dict(sorted(_TARGETS.items()))
 
 
+def missing_extras() -> list[str]:
+    """One line naming the extra to install when the built-in targets are left out, else empty."""
+    _load_modules()
+    return [_NEEDS_TORCH] if _torch_missing else []
+
+
 def builtin_entry(name: str) -> BuiltinTarget:
-    """The registry entry for ``name`` or a TargetError naming the options."""
+    """The registry entry for ``name`` or a TargetError naming the options (or the extra)."""
     _load_modules()
     if name not in _TARGETS:
+        if _torch_missing:
+            raise MissingExtraError(f"built-in target {name!r} is not available: {_NEEDS_TORCH}")
         raise TargetError(
             f"unknown built-in target {name!r}; available: {', '.join(sorted(_TARGETS))}"
         )

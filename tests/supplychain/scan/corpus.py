@@ -5,9 +5,10 @@ loaded, would create the file ``marker``; a scanner that executes what it scans 
 checking that the marker never appears. Benign samples are written by the real libraries
 (torch, numpy, scikit-learn/joblib, safetensors). Writing the files never loads or runs them.
 
-Usage::
+It lives with the tests, not in the installed package. pytest puts this folder on
+``sys.path`` for the tests beside it; other callers (the benchmarks) add it themselves::
 
-    from aisec.supplychain.scan.corpus import write_corpus
+    from corpus import write_corpus
     samples = write_corpus(Path("corpus"), marker=Path("/tmp/marker"))
 """
 
