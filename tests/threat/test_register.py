@@ -11,6 +11,7 @@ from aisec.data.dataset import Dataset
 from aisec.records import Finding, Result, Severity
 from aisec.targets.base import Target
 from aisec.threat import ai_act_evidence, build_risk_register, derive_threats
+from aisec.threat.register import result_ref
 
 
 def _run(target: Target, data: Dataset, eps: float) -> tuple[Result, list[Finding]]:
@@ -52,7 +53,9 @@ def test_a_passing_evasion_test_lowers_residual_risk(offline, weak_attack) -> No
     entry = build_risk_register(tm, [result], findings).get("evasion-digital")
     assert entry.status == "tested-passed"
     assert entry.residual_risk < tm.get("evasion-digital").risk
-    assert entry.evidence and entry.evidence[-1]["id"] == "evasion.pgd@digits-cnn"
+    assert (
+        entry.evidence and entry.evidence[-1]["id"] == f"evasion.pgd@digits-cnn#{result.unit[:8]}"
+    )
 
 
 def test_untested_threats_are_gaps_and_never_dropped(offline, strong_attack) -> None:
@@ -92,7 +95,7 @@ def test_ai_act_clauses_follow_the_evidence(make_profile, strong_attack, weak_at
     assert failed.get("15(3)").status == "tested-passed"  # the CNN's clean accuracy is above 90 %
     passed = ai_act_evidence(tm, [weak_attack[0]], weak_attack[1])
     assert passed.get("15(5)-adversarial-examples").status == "tested-passed"
-    assert "evasion.pgd@digits-cnn" in passed.get("15(5)-adversarial-examples").tests
+    assert result_ref(weak_attack[0]) in passed.get("15(5)-adversarial-examples").tests
     none = ai_act_evidence(tm)
     assert {c.status for c in none.clauses} == {"not-tested"}
     strict = derive_threats(make_profile(accuracy_target=0.999))

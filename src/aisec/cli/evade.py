@@ -211,35 +211,18 @@ def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[s
 
 
 def summary_json(result: Any, seconds: float) -> dict[str, Any]:
-    """The JSON document of the evade interface."""
-    m = dict(result.metrics)
-    out: dict[str, Any] = {
+    """The JSON document of the evade interface: identity, then the outcome view's fields."""
+    from aisec.report.views import view_for
+
+    return {
         "attack": result.test_id,
         "status": result.status.value,
         "message": result.message,
         "params": result.params,
         "seconds": seconds,
+        **view_for(result).cli_json(result),
+        "findings": [f.to_dict() for f in result.findings],
     }
-    for key in (
-        "n",
-        "clean_accuracy",
-        "robust_accuracy",
-        "attack_success_rate",
-        "mean_linf",
-        "mean_l2",
-        "median_l2",
-    ):
-        out[key] = m.get(key)
-    q = m.get("queries")
-    if isinstance(q, dict):
-        out["queries"] = q.get("mean")
-        out["queries_detail"] = q
-    if "curve" in m and len(m["curve"]) > 1:
-        out["curve"] = m["curve"]
-    if "stages" in m:
-        out["stages"] = m["stages"]
-    out["metrics"] = m
-    return out
 
 
 def register(app: typer.Typer) -> None:

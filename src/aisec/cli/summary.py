@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aisec.report.model import ReportData
+from aisec.report.views import view_for
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -35,19 +36,14 @@ def print_summary(data: ReportData, console: Console) -> None:
     for col in ("clean acc", "robust acc", "success", "seconds"):
         table.add_column(col, justify="right")
     for r in data.results:
-        m = r.metrics
+        cells = view_for(r).summary(r)
         table.add_row(
             r.test_id,
             r.target,
             r.status.value if r.ok else f"[yellow]{r.status.value}[/]",
-            _fmt(m.get("clean_accuracy")),
-            _fmt(
-                m.get(
-                    "robust_accuracy",
-                    m.get("accuracy_with_patch", m.get("mean_corruption_accuracy")),
-                )
-            ),
-            _fmt(m.get("attack_success_rate", m.get("success_rate"))),
+            _fmt(cells.clean),
+            _fmt(cells.under_attack),
+            _fmt(cells.success),
             f"{r.seconds:.1f}",
         )
     console.print(table)

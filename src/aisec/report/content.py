@@ -60,8 +60,6 @@ HEADLINE_LABELS: dict[str, str] = {
 }
 """Column titles of the headline metrics."""
 
-_RATE_WORDS = ("accuracy", "success_rate", "rate")
-
 SANITY_TEST_ID = "evasion.sanity"
 """Test id of the gradient-masking sanity checks."""
 SCAN_TEST_ID = "supplychain.scan"
@@ -107,34 +105,11 @@ def is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, bool, int, float, np.generic))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return None
-    v = float(value)
-    return v if math.isfinite(v) else None
-
-
 def headline(result: Result) -> dict[str, Any]:
-    """The metrics the summary shows for one result (only those the test reported)."""
-    m = result.metrics
-    out: dict[str, Any] = {}
-    for key in HEADLINE_KEYS:
-        if key in m and is_scalar(m[key]):
-            out[key] = jsonable(m[key])
-    queries = m.get("queries")
-    if isinstance(queries, Mapping) and _number(queries.get("mean")) is not None:
-        out["queries_mean"] = float(queries["mean"])
-    elif _number(queries) is not None:
-        out["queries_mean"] = float(queries)
-    minimal = m.get("minimal_perturbation")
-    if isinstance(minimal, Mapping) and _number(minimal.get("median")) is not None:
-        out["minimal_perturbation_median"] = float(minimal["median"])
-    for key, value in m.items():
-        if key in out or key in HEADLINE_KEYS or _number(value) is None:
-            continue
-        if any(str(key).endswith(w) for w in _RATE_WORDS):
-            out[str(key)] = float(value)
-    return out
+    """The metrics the summary shows for one result, as its outcome's view gives them."""
+    from aisec.report.views import view_for
+
+    return view_for(result).headline(result)
 
 
 def per_sample_summary(per_sample: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -180,7 +155,13 @@ def artifact_summary(artifacts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def findings_for(result: Result, findings: Sequence[Finding]) -> list[Finding]:
-    """Findings produced by ``result`` (same test id and target)."""
+    """Findings produced by ``result``: those of its unit of work.
+
+    Results and findings without a unit key (made outside the runner by earlier versions)
+    fall back to matching test id and target.
+    """
+    if result.unit:
+        return [f for f in findings if f.unit == result.unit]
     return [f for f in findings if f.test_id == result.test_id and f.target == result.target]
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from aisec.records import Finding, Result, Status
 from aisec.report import content, plots
 from aisec.report.model import ReportData
+from aisec.report.views import view_for
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,7 @@ def _section(
     )
     if result.status is not Status.OK:
         return section
+    wanted = view_for(result).figures
     for name, build in (
         ("robustness", lambda: _robustness_figure(result, figures)),
         ("queries", lambda: _queries_figure(result, figures)),
@@ -153,6 +155,8 @@ def _section(
         ("patch", lambda: _patches(result, figures)),
         ("examples", lambda: _examples(result, inputs, bounds) if figures else []),
     ):
+        if name not in wanted:
+            continue
         try:
             made = build()
         except Exception:  # a figure must never break the report

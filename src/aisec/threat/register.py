@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aisec.records import Finding, Result, Severity, Status
+from aisec.report.views import view_for
 from aisec.threat.model import ThreatModel, ThreatRecord
 from aisec.threat.rules import LEVELS, clamp, risk_level
 
@@ -34,7 +35,6 @@ SEVERITY_LIKELIHOOD = {
     Severity.CRITICAL: 5,
 }
 FAILING = Severity.MEDIUM
-_METRIC_KEYS = ("clean_accuracy", "robust_accuracy", "attack_success_rate", "eps", "norm", "n")
 
 
 def threat_test_ids(record: ThreatRecord) -> set[str]:
@@ -55,8 +55,10 @@ def results_for(record: ThreatRecord, results: Iterable[Result]) -> list[Result]
 
 
 def result_ref(result: Result) -> str:
-    """Stable reference of a result: ``test_id@target``."""
-    return f"{result.test_id}@{result.target}"
+    """Reference of a result: ``test_id@target#unit`` (the unit key tells two units of one
+    test on one target apart; results without one are ``test_id@target``)."""
+    base = f"{result.test_id}@{result.target}"
+    return f"{base}#{result.unit[:8]}" if result.unit else base
 
 
 @dataclass
@@ -175,6 +177,7 @@ def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding])
             "target": f.target,
             "severity": f.severity.value,
             "title": f.title,
+            "unit": f.unit,
         }
         for f in sorted(mine, key=lambda f: -f.severity.rank)
     ]
@@ -184,7 +187,7 @@ def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding])
             "id": result_ref(r),
             "test_id": r.test_id,
             "target": r.target,
-            "metrics": {k: r.metrics[k] for k in _METRIC_KEYS if k in r.metrics},
+            "metrics": view_for(r).evidence(r),
         }
         for r in ok_runs
     ]
