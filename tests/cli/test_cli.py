@@ -35,6 +35,10 @@ def outside(tmp_path_factory, digits_cnn, digits_test) -> Path:
     nan[3, 0, 0, 0] = np.nan
     np.savez(d / "nan.npz", x=nan, y=sub.y)
     (d / "bad.yaml").write_text("name: [unclosed\n")
+    (d / "misspelt.yaml").write_text(
+        "targets:\n  - name: m\n    builtin: digits-cnn\n"
+        "tests:\n  - id: evasion.pgd\n    params: {epss: 0.1}\n"
+    )
     (d / "badfield.yaml").write_text(
         "targets:\n  - name: m\n    builtin: digits-cnn\n"
         "tests:\n  - id: evasion.pgd\n    params: {eps: 0.1, stpes: 3}\n"
@@ -128,7 +132,13 @@ def test_evade_eps_list_gives_a_monotone_curve(outside: Path) -> None:
             "unknown attack",
         ),
         (["assess", "bad.yaml"], "not valid YAML"),
-        (["assess", "badfield.yaml"], "unknown parameter `stpes`"),
+        (["assess", "badfield.yaml"], "unknown parameter `stpes`; did you mean `steps`?"),
+        (["assess", "misspelt.yaml"], "unknown parameter `epss`; did you mean `eps`?"),
+        (
+            ["evade", "--model", "model.pt", "--data", "data.npz", "--eps", "8", "--limit", "8"],
+            "`eps` must be at most 1 for linf perturbations of inputs in [0, 1]; got 8. "
+            "Did you mean 8/255",
+        ),
         (["assess", "nothere.yaml"], "does not exist"),
         (["report", "some-run", "--store", "nostore.db"], "no results store"),
     ],

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from aisec import __version__
 from aisec.assessment.config import AssessmentConfig, parse_config
 from aisec.assessment.resources import build_data
 from aisec.assessment.runner import collect_findings
@@ -25,6 +26,13 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
     findings = collect_findings(results)
     config = parse_config(info.config, "stored config")
     warnings: list[str] = []
+    rederived = [r for r in results if r.ok and not r.findings_stored]
+    if rederived:
+        warnings.append(
+            f"{len(rederived)} result(s) were stored without their findings (by aisec "
+            f"{info.aisec_version}); their findings were derived again with the rules of aisec "
+            f"{__version__}."
+        )
     if info.units_done < info.units_total:
         warnings.append(
             f"Incomplete run: {info.units_done} of {info.units_total} units stored; "

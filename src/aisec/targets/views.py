@@ -181,8 +181,11 @@ def _missing(target: Target, view: type, capability: str, what: str) -> TargetEr
 
 
 def _members(view: type) -> list[str]:
+    """Public attributes and methods a protocol view declares (its bases' included)."""
     attrs: set[str] = set()
     for klass in view.__mro__:
-        attrs.update(getattr(klass, "__protocol_attrs__", set()))
-        attrs.update(k for k in getattr(klass, "__annotations__", {}) if not k.startswith("_"))
+        if klass is object or klass is Protocol or klass.__name__ == "Generic":
+            continue
+        attrs.update(k for k in klass.__dict__.get("__annotations__", {}) if not k.startswith("_"))
+        attrs.update(k for k, v in vars(klass).items() if callable(v) and not k.startswith("_"))
     return sorted(attrs)
