@@ -9,6 +9,8 @@ import pytest
 
 from aisec.attacks.evasion.base import EvasionAttack
 from aisec.errors import CapabilityError, ParameterError
+from aisec.records import Result
+from aisec.records.outcome import Outcome, outcome_class
 from aisec.registry import available_tests
 from aisec.targets import Capability
 
@@ -46,6 +48,25 @@ def test_metadata(test_id: str) -> None:
 
 
 @pytest.mark.parametrize("test_id", sorted(TESTS))
+def test_family_contract(test_id: str) -> None:
+    """A typed outcome with a view of its own, rules that read it, one final ``run``."""
+    cls = TESTS[test_id]
+    assert cls.outcome_type is not None and issubclass(cls.outcome_type, Outcome)
+    assert outcome_class(cls.outcome_type.kind) is cls.outcome_type
+    assert cls.outcome_type.kind in _registered_view_kinds(), "the outcome kind needs a view"
+    assert cls.rules, f"{test_id} declares no finding rule"
+    for rule in cls.rules:
+        assert issubclass(cls.outcome_type, rule.outcome)
+    assert "run" not in vars(cls) and "_execute" in dir(cls)
+
+
+def _registered_view_kinds() -> set[str]:
+    from aisec.report.views.base import _VIEWS
+
+    return set(_VIEWS)
+
+
+@pytest.mark.parametrize("test_id", sorted(TESTS))
 def test_unknown_parameters_are_rejected(test_id: str) -> None:
     with pytest.raises(ParameterError, match="unknown parameter `definitely_not_a_param`"):
         TESTS[test_id](definitely_not_a_param=1).resolved_params()
@@ -74,6 +95,12 @@ def test_evasion_contract(test_id: str, digits_cnn, digits_logreg, digits_test) 
     pred = target.predict_labels(x_adv[success])
     assert (pred != data.y[success]).all()
     assert m["robust_accuracy"] == pytest.approx(np.mean(ps["clean_correct"] & ~success))
+    # typed outcome, findings of this unit, and a JSON round trip that keeps both
+    assert isinstance(result.outcome, cls.outcome_type)
+    assert result.findings and all(f.unit == result.unit for f in result.findings)
+    back = Result.from_dict(result.to_dict())
+    assert back.outcome == result.outcome and back.findings == result.findings
+    assert result.queries >= len(data)
 
 
 @pytest.mark.parametrize("test_id", sorted(EVASION))

@@ -35,7 +35,7 @@ def test_split_is_stratified_seeded_and_disjoint(digits_test) -> None:
 def test_splits_name_what_is_missing_or_wrong(digits_test) -> None:
     parts = Splits.split(digits_test, {MEMBERS: 0.5, NON_MEMBERS: 0.5})
     with pytest.raises(
-        DataError, match="needs the split\\(s\\) reference but .* has members, non_members"
+        DataError, match=r"needs the split\(s\) reference but .* has members, non_members"
     ):
         parts.require(["members", "reference"], "membership inference")
     with pytest.raises(DataError, match="has no 'train' split"):
@@ -57,7 +57,7 @@ def test_text_data_from_records_and_jsonl(tmp_path) -> None:
     path.write_text(json.dumps({"text": "a"}) + "\n\n" + json.dumps("b") + "\n", encoding="utf-8")
     assert len(TextDataset.load_jsonl(path)) == 2
     path.write_text('{"text": "a"}\n{broken\n', encoding="utf-8")
-    with pytest.raises(DataError, match="prompts.jsonl:2 is not valid JSON"):
+    with pytest.raises(DataError, match=r"prompts.jsonl:2 is not valid JSON"):
         TextDataset.load_jsonl(path)
     with pytest.raises(DataError, match="record 0 has no `text` field"):
         TextDataset.from_records([{"prompt": "x"}])
@@ -97,5 +97,5 @@ def test_a_test_reading_splits_gets_them_checked(digits_logreg, digits_test) -> 
     assert result.queries == len(parts[MEMBERS]) + len(parts[NON_MEMBERS])
     with pytest.raises(DataError, match="needs labelled data with named splits; got Dataset"):
         _GapTest().run(digits_logreg, digits_test)
-    with pytest.raises(DataError, match="needs the split\\(s\\) non_members"):
+    with pytest.raises(DataError, match=r"needs the split\(s\) non_members"):
         _GapTest().run(digits_logreg, Splits({MEMBERS: digits_test}))

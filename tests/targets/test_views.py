@@ -49,7 +49,7 @@ def test_differentiable_view_gives_logits_with_gradients(digits_cnn, digits_test
 
 
 def test_no_differentiable_view_without_gradients(digits_cnn, digits_logreg) -> None:
-    with pytest.raises(CapabilityError, match="PGD needs gradients.*offers labels, scores"):
+    with pytest.raises(CapabilityError, match=r"PGD needs gradients.*offers labels, scores"):
         differentiable(digits_logreg, "PGD")
     with pytest.raises(CapabilityError, match="output mode label_only"):
         differentiable(digits_cnn.with_output_mode("label_only"), "PGD")
@@ -118,7 +118,7 @@ def test_a_target_declaring_a_view_it_does_not_implement_is_named() -> None:
         def describe(self) -> dict[str, Any]:
             return {"name": self.name}
 
-    with pytest.raises(TargetError, match="lacks .*chat.* of the ChatModel view"):
+    with pytest.raises(TargetError, match=r"lacks .*chat.* of the ChatModel view"):
         chat_model(Half(), "prompt injection")
-    with pytest.raises(TargetError, match="lacks .*predict_labels.* of the Classifier view"):
+    with pytest.raises(TargetError, match=r"lacks .*predict_labels.* of the Classifier view"):
         classifier(Half(), "FGSM")

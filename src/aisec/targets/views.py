@@ -21,6 +21,7 @@ past the protocol with ``getattr`` or casts.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -186,6 +187,6 @@ def _members(view: type) -> list[str]:
     for klass in view.__mro__:
         if klass is object or klass is Protocol or klass.__name__ == "Generic":
             continue
-        attrs.update(k for k in klass.__dict__.get("__annotations__", {}) if not k.startswith("_"))
+        attrs.update(k for k in inspect.get_annotations(klass) if not k.startswith("_"))
         attrs.update(k for k, v in vars(klass).items() if callable(v) and not k.startswith("_"))
     return sorted(attrs)
