@@ -46,15 +46,8 @@ class EvasionView(OutcomeView):
     def cli_json(self, result: Result) -> dict[str, Any]:
         """The budget's figures, the curve when it has several points, ensemble stages."""
         o = _outcome(result, EvasionOutcome)
-        out: dict[str, Any] = {
-            "n": o.n,
-            "clean_accuracy": o.clean_accuracy,
-            "robust_accuracy": o.robust_accuracy,
-            "attack_success_rate": o.attack_success_rate,
-            "mean_linf": o.mean_linf,
-            "mean_l2": o.mean_l2,
-            "median_l2": o.median_l2,
-        }
+        head = self.headline(result)
+        out: dict[str, Any] = {k: head[k] for k in _CLI_KEYS}
         if o.queries is not None:
             out["queries"] = o.queries.mean
             out["queries_detail"] = encode(o.queries)
@@ -64,7 +57,19 @@ class EvasionView(OutcomeView):
             out["stages"] = encode(o.stages)
         if o.minimal_perturbation is not None:
             out["minimal_perturbation"] = encode(o.minimal_perturbation)
-        return {**out, "headline": self.headline(result), "metrics": o.to_dict()}
+        return {**out, "headline": head, "metrics": o.to_dict()}
+
+
+_CLI_KEYS = (
+    "n",
+    "clean_accuracy",
+    "robust_accuracy",
+    "attack_success_rate",
+    "mean_linf",
+    "mean_l2",
+    "median_l2",
+)
+"""Headline fields ``aisec evade --json`` puts at the top level."""
 
 
 @register_view
