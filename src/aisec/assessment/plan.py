@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,18 +35,34 @@ def config_hash(config: AssessmentConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def unit_key(test_id: str, params: dict[str, Any], target: TargetConfig, seed: int) -> str:
-    """Hash of a unit's inputs: equal keys mean equal results."""
+def unit_key(
+    test_id: str, params: dict[str, Any], target: TargetConfig, seed: int, content: str = ""
+) -> str:
+    """Hash of a unit's inputs: equal keys mean equal results.
+
+    ``content`` is the digest of the target's model, data and files
+    (:mod:`aisec.assessment.content`), so a changed file gives new keys.
+    """
     blob = json.dumps(
-        {"test": test_id, "params": params, "target": target.model_dump(mode="json"), "seed": seed},
+        {
+            "test": test_id,
+            "params": params,
+            "target": target.model_dump(mode="json"),
+            "seed": seed,
+            "content": content,
+        },
         sort_keys=True,
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def expand(config: AssessmentConfig) -> list[Unit]:
-    """The plan: every (test, target) pair, plus automatic sanity checks; validates all params."""
+def expand(config: AssessmentConfig, content: Mapping[str, str] | None = None) -> list[Unit]:
+    """The plan: every (test, target) pair, plus automatic sanity checks; validates all params.
+
+    ``content`` maps target names to their content digests (empty when only planning).
+    """
+    content = content or {}
     by_name = {t.name: t for t in config.targets}
     units: list[Unit] = []
     problems: list[str] = []
@@ -66,7 +83,7 @@ def expand(config: AssessmentConfig) -> list[Unit]:
                 continue
             units.append(
                 Unit(
-                    unit_key(test.id, params, by_name[name], config.seed),
+                    unit_key(test.id, params, by_name[name], config.seed, content.get(name, "")),
                     len(units),
                     test.id,
                     params,
@@ -77,12 +94,16 @@ def expand(config: AssessmentConfig) -> list[Unit]:
     if problems:
         raise ConfigError(problems)
     if config.sanity_checks:
-        units.extend(_sanity_units(config, units, by_name, len(units)))
+        units.extend(_sanity_units(config, units, by_name, len(units), content))
     return units
 
 
 def _sanity_units(
-    config: AssessmentConfig, units: list[Unit], by_name: dict[str, TargetConfig], start: int
+    config: AssessmentConfig,
+    units: list[Unit],
+    by_name: dict[str, TargetConfig],
+    start: int,
+    content: Mapping[str, str],
 ) -> list[Unit]:
     """One gradient-masking sanity check per target attacked by a gradient-based L_p attack."""
     tests = available_tests()
@@ -102,7 +123,9 @@ def _sanity_units(
         params = {k: v for k, v in u.params.items() if k in ("eps", "norm") and k in allowed}
         if "limit" in allowed:
             params["limit"] = 100  # enough points for the checks, at a fraction of the cost
-        key = unit_key("evasion.sanity", params, by_name[u.target], config.seed)
+        key = unit_key(
+            "evasion.sanity", params, by_name[u.target], config.seed, content.get(u.target, "")
+        )
         out.append(
             Unit(
                 key,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,10 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aisec import __version__
-from aisec.assessment.config import AssessmentConfig
+from aisec.assessment.config import AssessmentConfig, TargetConfig
+from aisec.assessment.content import ContentDigest, digest_target, what_changed
 from aisec.assessment.plan import Unit, config_hash, expand
 from aisec.assessment.resources import build_data, build_target
-from aisec.assessment.store import ResultStore, utc_now
+from aisec.assessment.store import ResultStore, RunInfo, utc_now
 from aisec.data import Dataset
 from aisec.errors import AisecError, CapabilityError, StoreError
 from aisec.records import Finding, Result, Severity
@@ -36,7 +38,9 @@ class RunOutcome:
     resumed: bool
     units_total: int
     units_run: int
+    """Units this process computed (not those another process computed meanwhile)."""
     units_skipped_as_done: int
+    """Units already stored when the run started."""
 
 
 def new_run_id(config: AssessmentConfig, digest: str) -> str:
@@ -54,63 +58,153 @@ def run_assessment(
     console: Console | None = None,
     progress: bool = True,
 ) -> RunOutcome:
-    """Execute (or resume) the assessment and store every result as it completes."""
-    units = expand(config)
+    """Execute (or resume) the assessment and store every result as it completes.
+
+    Targets and data are loaded first, so a config that cannot start leaves no run behind, and
+    their content digests bind the run: a model, data or listed file that changed since an
+    unfinished run starts a new run (and says so) instead of resuming. Two processes on one
+    store never compute the same unit: each claims a unit before running it, and a process
+    that finds a unit claimed by a live process waits for its result.
+    """
+    console = console or Console(stderr=True)
+    targets: dict[str, Target] = {}
+    datasets: dict[str, Dataset] = {}
+    content: dict[str, ContentDigest] = {}
+    for tc in config.targets:
+        targets[tc.name] = build_target(tc)
+        datasets[tc.name] = build_data(tc, config.seed)
+        content[tc.name] = digest_target(tc, targets[tc.name], datasets[tc.name])
+    units = expand(config, {name: c.combined for name, c in content.items()})
     digest = config_hash(config)
-    resumed = False
+    stored_content = {name: c.to_dict() for name, c in content.items()}
+    run_id, resumed = _open_run(config, store, digest, content, units, resume, console)
+    info = store.run(run_id)
+    context = info.context
+    if "targets" not in context or "content" not in context:
+        context["targets"] = [
+            {**targets[tc.name].describe(), "data": datasets[tc.name].describe()}
+            for tc in config.targets
+        ]
+        context["content"] = stored_content
+        store.set_context(run_id, context)
+    done = store.done_keys(run_id)
+    pending = [u for u in units if u.key not in done]
+    if resumed:
+        console.print(
+            f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
+        )
+
+    with _progress(console, enabled=progress) as bar:
+        task = bar.add_task(
+            "assessment", total=len(units), completed=len(units) - len(pending), what=""
+        )
+        waiting: list[Unit] = []
+        computed = 0
+        for unit in pending:
+            if not store.claim(run_id, unit.key):
+                waiting.append(unit)
+                continue
+            bar.update(task, what=f"{unit.test_id} on {unit.target}")
+            result = run_unit(unit, targets[unit.target], datasets[unit.target])
+            store.save_result(run_id, unit.key, unit.position, result)
+            computed += 1
+            bar.advance(task)
+        for unit in _await_others(store, run_id, waiting, console):
+            bar.update(task, what=f"{unit.test_id} on {unit.target}")
+            result = run_unit(unit, targets[unit.target], datasets[unit.target])
+            store.save_result(run_id, unit.key, unit.position, result)
+            computed += 1
+            bar.advance(task)
+        bar.update(task, completed=len(store.done_keys(run_id)))
+    if len(store.done_keys(run_id)) >= len(units):
+        store.finish_run(run_id)
+    return RunOutcome(run_id, resumed, len(units), computed, len(units) - len(pending))
+
+
+def _open_run(
+    config: AssessmentConfig,
+    store: ResultStore,
+    digest: str,
+    content: dict[str, ContentDigest],
+    units: list[Unit],
+    resume: str | None,
+    console: Console,
+) -> tuple[str, bool]:
+    """The run to continue (same config, same content, with work stored) or a new one."""
+    by_name = {t.name: t for t in config.targets}
     if resume:
         info = store.run(resume)
         if info.config_hash != digest:
             raise StoreError(
                 f"run {resume!r} was made with a different config; run without --resume"
             )
-        run_id, resumed = resume, True
-    else:
-        info = store.latest_unfinished(digest)
-        if info is not None:
-            run_id, resumed = info.run_id, True
-        else:
-            run_id = new_run_id(config, digest)
-            store.create_run(
-                run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units)
+        changed = _changed_since(info, content, by_name)
+        if changed:
+            raise StoreError(
+                f"{', '.join(changed)} changed since run {resume}; run without --resume to "
+                "start a new run"
             )
-    done = store.done_keys(run_id)
-    pending = [u for u in units if u.key not in done]
-    console = console or Console(stderr=True)
-    if resumed:
-        console.print(
-            f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
+        return resume, True
+    with store.exclusive():
+        for info in store.runs():
+            if info.config_hash != digest or info.finished is not None:
+                continue
+            if info.units_done == 0 and not store.live_claims(info.run_id):
+                continue  # a run that stored nothing (a failed start) is not resumed
+            changed = _changed_since(info, content, by_name)
+            if changed:
+                console.print(
+                    f"{', '.join(changed)} changed since run {info.run_id}; starting a new run."
+                )
+                break
+            return info.run_id, info.units_done > 0
+        run_id = new_run_id(config, digest)
+        store.create_run(
+            run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units)
         )
+    return run_id, False
 
-    targets: dict[str, Target] = {}
-    datasets: dict[str, Dataset] = {}
-    by_name = {t.name: t for t in config.targets}
-    context = store.run(run_id).context
-    if "targets" not in context:
-        descriptions = []
-        for tc in config.targets:
-            targets[tc.name] = build_target(tc)
-            datasets[tc.name] = build_data(tc, config.seed)
-            descriptions.append(
-                {**targets[tc.name].describe(), "data": datasets[tc.name].describe()}
-            )
-        context["targets"] = descriptions
-        store.set_context(run_id, context)
 
-    with _progress(console, enabled=progress) as bar:
-        task = bar.add_task(
-            "assessment", total=len(units), completed=len(units) - len(pending), what=""
-        )
-        for unit in pending:
-            bar.update(task, what=f"{unit.test_id} on {unit.target}")
-            if unit.target not in targets:
-                targets[unit.target] = build_target(by_name[unit.target])
-                datasets[unit.target] = build_data(by_name[unit.target], config.seed)
-            result = run_unit(unit, targets[unit.target], datasets[unit.target])
-            store.save_result(run_id, unit.key, unit.position, result)
-            bar.advance(task)
-    store.finish_run(run_id)
-    return RunOutcome(run_id, resumed, len(units), len(pending), len(units) - len(pending))
+def _changed_since(
+    info: RunInfo, content: dict[str, ContentDigest], by_name: dict[str, TargetConfig]
+) -> list[str]:
+    """What differs between a stored run's content digests and the content now."""
+    stored = info.context.get("content")
+    if not isinstance(stored, dict):
+        return [f"the content of run {info.run_id} (stored without digests)"]
+    changed: list[str] = []
+    for name, now in content.items():
+        if name not in stored:
+            changed.append(f"target {name!r}")
+            continue
+        changed += what_changed(by_name[name], ContentDigest.from_dict(stored[name]), now)
+    return changed
+
+
+def _await_others(
+    store: ResultStore, run_id: str, units: list[Unit], console: Console
+) -> list[Unit]:
+    """Wait for units another live process is computing; return those it left undone."""
+    left: list[Unit] = []
+    announced = False
+    todo = list(units)
+    while todo:
+        done = store.done_keys(run_id)
+        still = []
+        for unit in todo:
+            if unit.key in done:
+                continue
+            if store.claimant(run_id, unit.key) is None and store.claim(run_id, unit.key):
+                left.append(unit)  # its claimant died: compute it here
+                continue
+            still.append(unit)
+        todo = still
+        if todo:
+            if not announced:
+                console.print(f"Waiting for {len(todo)} unit(s) another process is computing.")
+                announced = True
+            time.sleep(0.5)
+    return left
 
 
 def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:

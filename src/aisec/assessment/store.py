@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +52,14 @@ CREATE TABLE IF NOT EXISTS units (
     aisec_version TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (run_id, unit_key)
 );
+CREATE TABLE IF NOT EXISTS claims (
+    run_id TEXT NOT NULL,
+    unit_key TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    claimed TEXT NOT NULL,
+    PRIMARY KEY (run_id, unit_key)
+);
 """
 _UNIT_COLUMNS_ADDED = {"aisec_version": "TEXT NOT NULL DEFAULT ''"}
 """Columns added to ``units`` since the first schema (added to older stores when opened)."""
@@ -83,7 +93,7 @@ class ResultStore:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=30)
+            self._conn = sqlite3.connect(str(self.path), timeout=60)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
@@ -110,6 +120,21 @@ class ResultStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once, so check-then-write steps of two processes on
+        one store cannot interleave."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"results store {str(self.path)!r} failed: {exc}") from None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -185,6 +210,52 @@ class ResultStore:
                 return info
         return None
 
+    # -- claims: which process computes which unit ------------------------------------------
+    def claim(self, run_id: str, unit_key: str) -> bool:
+        """Take ``unit_key`` for this process; False when it is stored or a live process on
+        this host holds it (a claim of a process that died is taken over)."""
+        me = (socket.gethostname(), os.getpid())
+        with self._immediate() as c:
+            if c.execute(
+                "SELECT 1 FROM units WHERE run_id = ? AND unit_key = ?", (run_id, unit_key)
+            ).fetchone():
+                return False
+            row = c.execute(
+                "SELECT host, pid FROM claims WHERE run_id = ? AND unit_key = ?", (run_id, unit_key)
+            ).fetchone()
+            if row is not None and tuple(row) != me and _alive(row[0], int(row[1])):
+                return False
+            c.execute(
+                "INSERT OR REPLACE INTO claims (run_id, unit_key, host, pid, claimed)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (run_id, unit_key, me[0], me[1], utc_now()),
+            )
+            return True
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store's write lock (to find-or-create a run without a race)."""
+        with self._immediate():
+            yield
+
+    def live_claims(self, run_id: str) -> int:
+        """Units of ``run_id`` that a live process is computing now."""
+        rows = self._conn.execute(
+            "SELECT c.host, c.pid FROM claims c WHERE c.run_id = ? AND NOT EXISTS"
+            " (SELECT 1 FROM units u WHERE u.run_id = c.run_id AND u.unit_key = c.unit_key)",
+            (run_id,),
+        ).fetchall()
+        return sum(1 for host, pid in rows if _alive(host, int(pid)))
+
+    def claimant(self, run_id: str, unit_key: str) -> tuple[str, int] | None:
+        """Host and pid of the live process that holds ``unit_key``, if any."""
+        row = self._conn.execute(
+            "SELECT host, pid FROM claims WHERE run_id = ? AND unit_key = ?", (run_id, unit_key)
+        ).fetchone()
+        if row is None or not _alive(row[0], int(row[1])):
+            return None
+        return str(row[0]), int(row[1])
+
     # -- units ---------------------------------------------------------------------------------
     def done_keys(self, run_id: str) -> set[str]:
         """Keys of the units already stored for a run."""
@@ -233,6 +304,19 @@ class ResultStore:
                     f"stored result {key} of run {run_id} is corrupt ({exc}); re-run it"
                 ) from None
         return out
+
+
+def _alive(host: str, pid: int) -> bool:
+    """Whether a claim's process still runs (claims of other hosts are trusted)."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _typed(result: Result) -> Result:
