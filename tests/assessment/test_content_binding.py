@@ -74,7 +74,9 @@ def test_a_swapped_model_starts_a_new_run_instead_of_resuming(project) -> None:
     torch.jit.save(torch.jit.script(DigitsCNN().eval()), "model.pt")  # an untrained model
     out = io.StringIO()
     with ResultStore(db) as store:
-        with pytest.raises(StoreError, match=r"model\.pt changed since run .*; run without --resume"):
+        with pytest.raises(
+            StoreError, match=r"model\.pt changed since run .*; run without --resume"
+        ):
             run_assessment(_config(), store, resume=first, progress=False)
         second = run_assessment(
             _config(), store, progress=False, console=Console(file=out, width=200)

@@ -13,7 +13,7 @@ from aisec.assessment.resources import build_data
 from aisec.assessment.runner import collect_findings
 from aisec.assessment.store import ResultStore
 from aisec.errors import AisecError
-from aisec.records import Finding, Result, Severity
+from aisec.records import Finding, Result, Severity, Status
 from aisec.report.model import ReportData
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,11 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
     findings = collect_findings(results)
     config = parse_config(info.config, "stored config")
     warnings: list[str] = []
+    for r in results:
+        if r.status is Status.SKIPPED:
+            warnings.append(f"{r.test_id} on {r.target} was skipped: {r.message}")
+        elif r.status is Status.ERROR:
+            warnings.append(f"{r.test_id} on {r.target} failed: {r.message}")
     rederived = [r for r in results if r.ok and not r.findings_stored]
     if rederived:
         warnings.append(

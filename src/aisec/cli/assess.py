@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+from aisec.cli.common import err_console, user_errors, verdict_exit
 from aisec.cli.output import FINDINGS_EXIT, choose_formats, epilog, output_option
 from aisec.extras import require_torch
 
@@ -89,7 +89,7 @@ def execute(
     err_console.print(
         f"Run id: {outcome.run_id} (re-render with `aisec report {outcome.run_id}{store_arg}`)"
     )
-    return EXIT_FINDINGS if data.failed else 0
+    return verdict_exit(data.failed, data.inconclusive)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,10 +17,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INCONCLUSIVE = 3
+"""No unit produced evidence: every one was skipped or failed, so there is nothing to pass."""
 
 #: Human-facing output (summaries, tables, progress) goes to stderr; machine output to stdout.
 err_console = Console(stderr=True)
 out_console = Console()
+
+
+def verdict_exit(failed: bool, inconclusive: bool) -> int:
+    """The exit code of a run's verdict: 1 fail, 3 inconclusive, 0 pass."""
+    if failed:
+        return EXIT_FINDINGS
+    return EXIT_INCONCLUSIVE if inconclusive else EXIT_OK
 
 
 def fail(message: str) -> typer.Exit:

@@ -108,5 +108,8 @@ def epilog(*examples: str, exit_codes: str = "0 ok, 2 usage or input error") -> 
     return "\n\n".join([*lines, f"Exit codes: {exit_codes}."])
 
 
-FINDINGS_EXIT = "0 ok, 1 findings at or above --fail-on, 2 usage or input error"
+FINDINGS_EXIT = (
+    "0 ok, 1 findings at or above --fail-on, 2 usage or input error, "
+    "3 inconclusive (no unit produced evidence)"
+)
 """Exit codes of the commands with ``--fail-on``."""

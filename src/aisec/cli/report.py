@@ -12,7 +12,7 @@ from aisec.cli.assess import (
     report_formats_option,
     store_option,
 )
-from aisec.cli.common import EXIT_FINDINGS, err_console, user_errors
+from aisec.cli.common import err_console, user_errors, verdict_exit
 from aisec.cli.output import FINDINGS_EXIT, epilog
 from aisec.extras import require_torch
 
@@ -64,4 +64,4 @@ def register(app: typer.Typer) -> None:
         paths = write_reports(data, out, wanted)
         print_summary(data, err_console)
         err_console.print("Reports: " + ", ".join(str(p) for p in paths.values()))
-        raise typer.Exit(EXIT_FINDINGS if data.failed else 0)
+        raise typer.Exit(verdict_exit(data.failed, data.inconclusive))

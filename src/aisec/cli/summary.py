@@ -60,8 +60,8 @@ def print_summary(data: ReportData, console: Console) -> None:
     for w in data.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     worst = data.max_severity
-    verdict = "FAIL" if data.failed else "PASS"
-    style = "bold red" if data.failed else "bold green"
+    verdict = "FAIL" if data.failed else "INCONCLUSIVE" if data.inconclusive else "PASS"
+    style = "bold red" if data.failed else "bold yellow" if data.inconclusive else "bold green"
     console.print(
         f"[{style}]{verdict}[/] worst finding: {worst.value if worst else 'none'}; "
         f"fail-on: {data.fail_on.value}; {data.units_done}/{data.units_total} units"

@@ -94,6 +94,12 @@ def verdict(data: ReportData) -> str:
             f"FAIL: {n} finding{'s' if n != 1 else ''} at or above {threshold} "
             f"(worst: {worst.value})."
         )
+    if data.inconclusive:
+        counts = status_counts(data.results)
+        return (
+            f"INCONCLUSIVE: no unit produced evidence ({counts['skipped']} skipped, "
+            f"{counts['error']} failed, of {data.units_total})."
+        )
     if worst is None:
         return f"PASS: no findings (threshold: {threshold})."
     return f"PASS: no finding at or above {threshold} (worst: {worst.value})."

@@ -66,6 +66,14 @@ class ReportData:
         return max((f.severity for f in self.findings), default=None, key=lambda s: s.rank)
 
     @property
+    def inconclusive(self) -> bool:
+        """True when no unit produced evidence (every one was skipped or failed) and no
+        finding fails the run: there is nothing to pass on."""
+        from aisec.records import Status
+
+        return not self.failed and not any(r.status is Status.OK for r in self.results)
+
+    @property
     def failed(self) -> bool:
         """True when a finding is at or above ``fail_on``."""
         worst = self.max_severity

@@ -76,7 +76,7 @@ class SupplyChainScan(SecurityTest):
     name: ClassVar[str] = "Model file scan"
     family: ClassVar[str] = "supplychain"
     requires = frozenset()
-    threats: ClassVar[tuple[str, ...]] = (*_SCAN_THREATS, "dataset-tampering")
+    threats: ClassVar[tuple[str, ...]] = _SCAN_THREATS
     references: ClassVar[tuple[str, ...]] = (
         "Python pickle documentation, 'Restricting Globals' (arbitrary code execution on load)",
         "NIST AI 100-2 E2025, supply-chain attacks on model files",

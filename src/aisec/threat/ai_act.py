@@ -7,9 +7,10 @@ Per clause (docs/threat-modelling.md):
   reach it, not-tested without measurements or without a declared target.
 * clauses evidenced by threats: the applicable threats of the threat model whose catalogue
   entry names the clause; tested-failed when any is tested-failed in the risk register,
-  tested-passed when at least one passed and none failed, not-tested otherwise.
-* ``15(1)`` (overall): tested-failed when any other clause failed, tested-passed when at least
-  one passed and none failed, not-tested otherwise.
+  tested-passed only when every one of them passed, not-tested otherwise (the note names the
+  untested threats and those that passed).
+* ``15(1)`` (overall): tested-failed when any other clause failed, tested-passed only when
+  every other clause passed, not-tested otherwise.
 """
 
 from __future__ import annotations
@@ -149,15 +150,14 @@ def ai_act_evidence(
         elif FAILED in statuses:
             status = FAILED
             note = "failed: " + ", ".join(x.threat.id for x in entries if x.status == FAILED)
-        elif PASSED in statuses:
-            status = PASSED
-            note = (
-                "untested threats: " + ", ".join(untested)
-                if untested
-                else "every applicable threat tested"
-            )
+        elif untested:
+            passed = [x.threat.id for x in entries if x.status == PASSED]
+            status = NOT_TESTED
+            note = "untested threats: " + ", ".join(untested)
+            if passed:
+                note += "; passed: " + ", ".join(passed)
         else:
-            status, note = NOT_TESTED, "untested threats: " + ", ".join(untested)
+            status, note = PASSED, "every applicable threat tested"
         clauses.append(
             ClauseEvidence(
                 clause.id, clause.title, clause.summary, status, threats, f_ids, t_ids, note
@@ -167,7 +167,7 @@ def ai_act_evidence(
     statuses = [c.status for c in clauses]
     if FAILED in statuses:
         status = FAILED
-    elif PASSED in statuses:
+    elif statuses and all(s == PASSED for s in statuses):
         status = PASSED
     else:
         status = NOT_TESTED

@@ -42,16 +42,37 @@ def threat_test_ids(record: ThreatRecord) -> set[str]:
     return {*record.tests, *record.planned_tests, *record.entry.tests, *record.entry.planned_tests}
 
 
+def measures(test_id: str, threat_id: str) -> bool:
+    """Whether the registered test ``test_id`` declares that it measures ``threat_id``.
+
+    Only such a test's results count as evidence that a threat was tested: a scan of model
+    files says nothing about poisoned training data, however the catalogue groups them.
+    """
+    from aisec.errors import AisecError
+    from aisec.registry import get_test
+
+    try:
+        return threat_id in get_test(test_id).threats
+    except AisecError:  # a test this installation does not have
+        return False
+
+
 def findings_for(record: ThreatRecord, findings: Iterable[Finding]) -> list[Finding]:
-    """Findings that evidence a threat."""
+    """Findings that evidence a threat: they name it, or a test that measures it made them."""
     tests = threat_test_ids(record)
-    return [f for f in findings if record.id in f.threats or (not f.threats and f.test_id in tests)]
+    return [
+        f
+        for f in findings
+        if record.id in f.threats
+        or (f.test_id in tests and measures(f.test_id, record.id))
+        or (not f.threats and f.test_id in tests)
+    ]
 
 
 def results_for(record: ThreatRecord, results: Iterable[Result]) -> list[Result]:
     """Results of tests that measure a threat (any status)."""
     tests = threat_test_ids(record)
-    return [r for r in results if r.test_id in tests]
+    return [r for r in results if r.test_id in tests and measures(r.test_id, record.id)]
 
 
 def result_ref(result: Result) -> str:
