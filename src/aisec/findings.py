@@ -5,7 +5,9 @@ that value to a severity, how to title the finding, what evidence it carries and
 Tests list their rules in ``rules``; the base class applies them once, inside ``run()``, and
 the findings are stored with the result. Changing a threshold later changes new runs only.
 
-Rules are documented in docs/findings.md under their ids.
+Rules are documented in docs/findings.md under their ids; :data:`RULE_DOCS` holds the short
+name and description reports give each of them (SARIF's rule descriptions), as data that needs
+neither the tests nor PyTorch.
 """
 
 from __future__ import annotations
@@ -121,3 +123,151 @@ class FindingRule(Generic[OutcomeT]):
 
 SEVERITY_RANKS: dict[Severity, float] = {s: float(s.rank) for s in Severity}
 """Thresholds that map a severity's rank back to the severity (for ``keep_own_severity``)."""
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """How reports describe a documented rule: the same text for every finding of the rule."""
+
+    id: str
+    """The rule id, e.g. ``EVA-001``."""
+    name: str
+    """Short identifier-like name, e.g. ``AccuracyDropUnderAttack``."""
+    summary: str
+    """One line saying what the rule detects."""
+    description: str
+    """A few sentences: what is measured and how the severity is set."""
+    docs: str
+    """The section documenting the rule, as a path relative to the repository root."""
+
+
+_FINDINGS_DOC = "docs/findings.md"
+
+
+def _doc(rule_id: str, name: str, summary: str, description: str, anchor: str) -> RuleDoc:
+    return RuleDoc(rule_id, name, summary, description, f"{_FINDINGS_DOC}#{anchor}")
+
+
+_SANITY = (
+    "Every failed check is a high finding: gradient-based robustness figures for the model are "
+    "then unreliable."
+)
+
+RULE_DOCS: dict[str, RuleDoc] = {
+    d.id: d
+    for d in (
+        _doc(
+            "RUN-001",
+            "TestCouldNotRun",
+            "A test could not run, so the evidence it should give is missing",
+            "A unit of the assessment ended with an error; the run is reported as incomplete "
+            "evidence rather than as a pass. Severity low.",
+            "run-001-a-test-could-not-run-low",
+        ),
+        _doc(
+            "EVA-001",
+            "AccuracyDropUnderAttack",
+            "Accuracy drops under an evasion attack at the configured budget",
+            "An evasion attack with budget eps lowers the model's accuracy; the severity grows "
+            "with the relative drop (clean - robust) / clean, from info to critical.",
+            "eva-001-accuracy-drop-under-attack-at-the-configured-budget",
+        ),
+        _doc(
+            "SAN-001",
+            "UnboundedAttackFails",
+            "An unbounded attack does not reach ~100% success (gradient masking)",
+            "PGD with a budget covering the whole input range breaks too few correctly "
+            "classified points. " + _SANITY,
+            "san-001-an-unbounded-attack-does-not-reach-100-success-high",
+        ),
+        _doc(
+            "SAN-002",
+            "MoreEffortReducesSuccess",
+            "More iterations or restarts reduce the attack's success (gradient masking)",
+            "PGD with five times the steps and two restarts succeeds less often than the base "
+            "run. " + _SANITY,
+            "san-002-more-iterations-or-restarts-reduce-success-high",
+        ),
+        _doc(
+            "SAN-003",
+            "BlackBoxBeatsWhiteBox",
+            "A black-box attack beats the white-box attacks (gradient masking)",
+            "Square succeeds more often than the best of PGD, APGD-CE and APGD-T. " + _SANITY,
+            "san-003-black-box-beats-white-box-high",
+        ),
+        _doc(
+            "SAN-004",
+            "RobustnessRisesWithBudget",
+            "Robust accuracy rises with a larger budget (gradient masking)",
+            "Independent PGD runs at eps/2, eps and 2 eps give a robust accuracy that rises with "
+            "the budget. " + _SANITY,
+            "san-004-robust-accuracy-rises-with-the-budget-high",
+        ),
+        _doc(
+            "SAN-005",
+            "ZeroOrNanGradients",
+            "Input gradients are zero or NaN for most inputs (gradient masking)",
+            "The cross-entropy input gradient is all zero or not finite for most points. "
+            + _SANITY,
+            "san-005-zero-or-nan-gradients-for-most-inputs-high",
+        ),
+        _doc(
+            "MAN-001",
+            "FileChangedSinceManifest",
+            "A file changed since the integrity manifest",
+            "A file's size or SHA-256 differs from the manifest: a model or data set was "
+            "swapped or altered after review. Severity high.",
+            "man-001-file-changed-since-the-manifest-high",
+        ),
+        _doc(
+            "MAN-002",
+            "FileRemovedSinceManifest",
+            "A file was removed since the integrity manifest",
+            "A file listed in the manifest is gone, or was replaced by a symbolic link leading "
+            "out of the folder. Severity high.",
+            "man-002-file-removed-since-the-manifest-high",
+        ),
+        _doc(
+            "MAN-003",
+            "FileAddedSinceManifest",
+            "A file was added since the integrity manifest",
+            "A file the manifest does not list, as a planted payload would be. Severity medium.",
+            "man-003-file-added-since-the-manifest-medium",
+        ),
+        _doc(
+            "MAN-004",
+            "ManifestSignatureInvalid",
+            "The integrity manifest's signature is invalid",
+            "The manifest's Ed25519 signature does not verify with the given key: it was edited "
+            "or signed by another key, so none of its hashes can be trusted. Severity critical.",
+            "man-004-manifest-signature-invalid-critical",
+        ),
+        _doc(
+            "MAN-005",
+            "ManifestNotSigned",
+            "The integrity manifest is not signed although a key was given",
+            "The assessment expects a signed manifest but it carries no signature, so anyone "
+            "may have regenerated it. Severity high.",
+            "man-005-manifest-not-signed-although-a-key-was-given-high",
+        ),
+        _doc(
+            "PHY-001",
+            "AdversarialPatchFoolsModel",
+            "A universal adversarial patch fools the model under unseen conditions",
+            "A patch trained on part of the data is evaluated on held-out images under unseen "
+            "transformations; the severity grows with the success it adds over a random patch "
+            "of the same size, from info to critical.",
+            "phy-001-a-universal-adversarial-patch-fools-the-model-under-unseen-conditions",
+        ),
+        _doc(
+            "COR-001",
+            "AccuracyDropUnderCorruptions",
+            "Accuracy drops under natural corruptions",
+            "The mean accuracy over natural corruptions and their severities falls below the "
+            "clean accuracy; the severity grows with the relative drop, from info to high.",
+            "cor-001-accuracy-drop-under-natural-corruptions",
+        ),
+    )
+}
+"""The assessment's documented rules (docs/findings.md), by id. The scanner's ``SCN-xxx``
+rules are described by :data:`aisec.supplychain.scan.rules.RULES`."""

@@ -143,6 +143,12 @@ def test_scan_flags_the_hostile_pickle_and_passes_the_safetensors(no_torch, file
     assert "os.system" in evil[0]["message"]
     clean = aisec_cli(no_torch, "scan", "model.safetensors", cwd=files)
     assert clean.returncode == 0, clean.stderr
+    sarif = aisec_cli(no_torch, "scan", "--format", "sarif", "evil.pkl", cwd=files)
+    assert sarif.returncode == 1, sarif.stderr
+    run = json.loads(sarif.stdout)["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["SCN-001"]
+    location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "evil.pkl", "uriBaseId": "SRCROOT"}
 
 
 def test_manifest_create_and_verify(no_torch, tmp_path: Path, files: Path) -> None:

@@ -13,7 +13,7 @@ from aisec.errors import AisecError
 from aisec.report.html import render_html
 from aisec.report.json_report import schema
 from aisec.report.markdown import render_markdown
-from aisec.report.sarif import findings_to_sarif
+from aisec.report.sarif import report_to_sarif
 from aisec.report.writer import write_reports
 
 
@@ -37,19 +37,19 @@ def test_writes_each_format(report_data, tmp_path) -> None:
     assert paths["html"].read_text("utf-8") == render_html(report_data)
     assert paths["md"].read_text("utf-8") == render_markdown(report_data)
     sarif = json.loads(paths["sarif"].read_text("utf-8"))
-    assert sarif == findings_to_sarif(list(report_data.findings), tool_name="aisec")
+    assert sarif == report_to_sarif(report_data, tool_name="aisec")
     assert oct(paths["json"].stat().st_mode & 0o777) == "0o644"
 
 
-def test_sarif_uses_the_sarif_renderer_when_present(report_data, tmp_path, monkeypatch) -> None:
+def test_sarif_uses_the_sarif_renderer(report_data, tmp_path, monkeypatch) -> None:
     calls = []
 
-    def findings_to_sarif(findings, tool_name="aisec", rules_help=None):
-        calls.append((list(findings), tool_name))
-        return {"version": "2.1.0", "runs": [{"results": [f.rule for f in findings]}]}
+    def report_to_sarif(data, tool_name="aisec"):
+        calls.append((list(data.findings), tool_name))
+        return {"version": "2.1.0", "runs": [{"results": [f.rule for f in data.findings]}]}
 
     module = types.ModuleType("aisec.report.sarif")
-    module.findings_to_sarif = findings_to_sarif  # type: ignore[attr-defined]
+    module.report_to_sarif = report_to_sarif  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "aisec.report.sarif", module)
     paths = write_reports(report_data, tmp_path, formats=("sarif", "json"))
     assert set(paths) == {"sarif", "json"}

@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         safetensors, GGUF, archives) and report unsafe content."""
         from aisec.records import Severity
         from aisec.report.sarif import findings_to_sarif
-        from aisec.supplychain.scan import rules_help, scan_paths
+        from aisec.supplychain.scan import scan_paths
 
         fmt = choose_format(output_format, FORMATS, default="table")
         threshold = Severity.parse(fail_on)
@@ -98,11 +98,7 @@ def register(app: typer.Typer) -> None:
                 with open(output, "w", encoding="utf-8") as fh:
                     _table(report, Console(file=fh, width=160, no_color=True))
         else:
-            doc = (
-                report.to_dict()
-                if fmt == "json"
-                else findings_to_sarif(report.findings, rules_help=rules_help())
-            )
+            doc = report.to_dict() if fmt == "json" else findings_to_sarif(report.findings)
             write_output(json.dumps(doc, indent=2), output)
         summary = report.summary()
         top = summary["max_severity"] or "none"

@@ -85,9 +85,9 @@ def _renderer(fmt: str) -> Callable[[ReportData], str]:
 
 
 def _render_sarif(data: ReportData) -> str:
-    from aisec.report.sarif import findings_to_sarif
+    from aisec.report.sarif import report_to_sarif
 
-    doc = findings_to_sarif(list(data.findings), tool_name="aisec")
+    doc = report_to_sarif(data, tool_name="aisec")
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -153,5 +153,12 @@ def test_findings_to_sarif_handles_other_families_and_odd_paths():
     physical = res[1]["locations"][0]["physicalLocation"]
     assert physical["region"] == {"byteOffset": 12}
     assert physical["artifactLocation"]["uri"] == "file:///abs/path%20with%20space/m.pkl"
-    assert res[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "digits%20cnn"
+    # A target without a known file is a logical location, not a made-up file.
+    assert res[0]["locations"] == [
+        {
+            "logicalLocations": [
+                {"name": "digits cnn", "fullyQualifiedName": "digits cnn", "kind": "module"}
+            ]
+        }
+    ]
     assert log["runs"][0]["tool"]["driver"]["name"] == "aisec-assess"

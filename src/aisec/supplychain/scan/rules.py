@@ -18,6 +18,18 @@ _DATA = "dataset-tampering"
 _DOS = "denial-of-service"
 
 
+#: The docs/findings.md section on the scanner, and the one of each group of rules (by the id's
+#: first two digits).
+_SCANNER_SECTION = "model-file-scanner-supplychainscan-aisec-scan"
+_SECTIONS = {
+    "SCN-00": "pickle-content",
+    "SCN-01": "pickle-content",
+    "SCN-02": "archives-and-compressed-streams",
+    **{f"SCN-0{d}": "keras-onnx-safetensors-gguf-numpy" for d in range(3, 8)},
+    "SCN-09": "whole-files",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     """A documented scanner rule."""
@@ -32,6 +44,11 @@ class Rule:
     """Catalogue threat ids the finding evidences."""
     recommendation: str
     """What to do about a finding."""
+
+    @property
+    def docs(self) -> str:
+        """The section of docs/findings.md documenting the rule (one per group of rules)."""
+        return f"docs/findings.md#{_SECTIONS.get(self.id[:6], _SCANNER_SECTION)}"
 
 
 _RULES = [
@@ -272,7 +289,11 @@ RULES: dict[str, Rule] = {r.id: r for r in _RULES}
 
 
 def rules_help() -> dict[str, dict[str, str]]:
-    """Rule metadata in the shape :func:`aisec.report.sarif.findings_to_sarif` accepts."""
+    """Each rule's title, advice and default severity, by id.
+
+    :func:`aisec.report.sarif.findings_to_sarif` describes these rules by itself; passed as its
+    ``rules_help``, the titles and advice replace that description.
+    """
     return {
         r.id: {"name": r.title, "help": r.recommendation, "severity": r.severity.value}
         for r in _RULES
