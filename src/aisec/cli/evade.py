@@ -282,9 +282,13 @@ def register(app: typer.Typer) -> None:
             f"{MAX_CURVE_POINTS}) give a curve.",
         ),
         norm: str = typer.Option(None, "--norm", help="linf, l2 or l1."),
-        steps: int = typer.Option(None, "--steps", help="Iterations."),
-        restarts: int = typer.Option(None, "--restarts", help="Random restarts."),
-        queries: int = typer.Option(None, "--queries", help="Query budget (black-box attacks)."),
+        steps: int = typer.Option(
+            None, "--steps", help="Iterations, at least 1 (the attack sets the maximum)."
+        ),
+        restarts: int = typer.Option(None, "--restarts", help="Random restarts, 1 to 1000."),
+        queries: int = typer.Option(
+            None, "--queries", help="Query budget per point, 1 to 10000000 (black-box)."
+        ),
         targeted: bool = typer.Option(
             None, "--targeted/--untargeted", help="Targeted attack (random target classes)."
         ),
