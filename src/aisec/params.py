@@ -63,9 +63,13 @@ class Interval(Constraint):
             return kind
         left = "[" if self.closed in ("both", "left") else "("
         right = "]" if self.closed in ("both", "right") else ")"
-        lo = "-inf" if self.low is None else f"{self.low:g}"
-        hi = "inf" if self.high is None else f"{self.high:g}"
+        lo = "-inf" if self.low is None else self._bound(self.low)
+        hi = "inf" if self.high is None else self._bound(self.high)
         return f"{kind} in {left}{lo}, {hi}{right}"
+
+    def _bound(self, v: float) -> str:
+        """An end of the interval as written: integers in full (10000000, not 1e+07)."""
+        return str(int(v)) if self.kind is int and float(v).is_integer() else f"{v:g}"
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,20 @@ class OptionalOf(Constraint):
 
 @dataclass(frozen=True)
 class ListOf(Constraint):
-    """A non-empty list whose items each satisfy the inner constraint."""
+    """A non-empty list whose items each satisfy the inner constraint (at most ``max_len``)."""
 
     inner: Constraint
+    max_len: int | None = None
+    """Most items the list may hold (None: no cap)."""
+    hint: str = ""
+    """How to shorten a list that is too long, appended to the message."""
 
     def check(self, name: str, value: Any) -> str | None:
         if not isinstance(value, (list, tuple)) or not value:
             return f"`{name}` must be a non-empty list; got {value!r}"
+        if self.max_len is not None and len(value) > self.max_len:
+            msg = f"`{name}` has {len(value)} values; at most {self.max_len} are allowed"
+            return f"{msg}: {self.hint}" if self.hint else msg
         for i, item in enumerate(value):
             problem = self.inner.check(f"{name}[{i}]", item)
             if problem:

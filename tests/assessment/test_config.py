@@ -85,3 +85,57 @@ def test_bad_attack_params_are_gathered_at_plan_time() -> None:
         expand(cfg)
     msg = str(err.value)
     assert "`eps`" in msg and "`steps`" in msg and "unknown parameter `colour`" in msg
+
+
+TORCHSCRIPT = {"name": "m", "torchscript": "model.pt", "input_shape": [1, 8, 8]}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"targets": [{**GOOD["targets"][0], "limit": 0}]}, "targets.0.limit: must be at least 1"),
+        (
+            {"targets": [{**GOOD["targets"][0], "limit": -5}]},
+            "at least 1 (a number of samples); got -5",
+        ),
+        ({"targets": [{**TORCHSCRIPT, "n_classes": 1}]}, "targets.0.n_classes: must be at least 2"),
+        (
+            {"targets": [{**TORCHSCRIPT, "input_shape": [0]}]},
+            "targets.0.input_shape: must be a non-empty",
+        ),
+        ({"targets": [{**TORCHSCRIPT, "input_shape": [1, -8, 8]}]}, "sizes of at least 1"),
+        (
+            {"targets": [{**TORCHSCRIPT, "input_shape": []}]},
+            "targets.0.input_shape: must be a non-empty",
+        ),
+        ({"targets": [{**TORCHSCRIPT, "bounds": [1, 0]}]}, "targets.0.bounds: must be [low, high]"),
+        ({"targets": [{**TORCHSCRIPT, "bounds": [0, 0]}]}, "with low < high; got [0.0, 0.0]"),
+        (
+            {"targets": [{**TORCHSCRIPT, "bounds": [0, float("inf")]}]},
+            "targets.0.bounds: must be [low, high], finite",
+        ),
+        ({"seed": -1}, "seed: must be a whole number from 0 to 4294967295; got -1"),
+        ({"seed": 2**32}, "seed: must be a whole number from 0 to 4294967295; got 4294967296"),
+    ],
+)
+def test_numbers_out_of_range_name_the_field_and_the_range(change, message) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({**GOOD, **change})
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_numbers_at_the_ends_of_their_ranges_are_accepted() -> None:
+    target = {**TORCHSCRIPT, "n_classes": 2, "input_shape": [1], "limit": 1, "bounds": [-1, 1]}
+    cfg = parse_config({**GOOD, "seed": 2**32 - 1, "targets": [target]})
+    assert cfg.seed == 2**32 - 1 and cfg.targets[0].limit == 1
+
+
+def test_a_curve_longer_than_the_cap_is_refused_at_plan_time() -> None:
+    from aisec.assessment.plan import expand
+
+    many = [i / 1000 for i in range(65)]
+    cfg = parse_config({**GOOD, "tests": [{"id": "evasion.pgd", "params": {"curve": many}}]})
+    with pytest.raises(ConfigError, match="`curve` has 65 values; at most 64 are allowed"):
+        expand(cfg)
+    ok = {"curve": [*many[:63], many[0]]}  # 64 values, one of them twice
+    expand(parse_config({**GOOD, "tests": [{"id": "evasion.pgd", "params": ok}]}))

@@ -8,6 +8,8 @@ import pytest
 from aisec.attacks.evasion import FAB, PGD, CarliniWagnerL2, Ensemble
 from aisec.attacks.evasion.base import EvasionAttack, MinimumNormAttack
 from aisec.errors import ParameterError
+from aisec.params import Interval, ListOf
+from aisec.records.evasion import MAX_CURVE_POINTS
 from aisec.registry import available_tests
 
 
@@ -51,3 +53,24 @@ def test_every_parameter_is_documented(test_id: str) -> None:
     cls = available_tests()[test_id]
     undocumented = [n for n, p in cls.declared.items() if not p.doc]
     assert not undocumented, f"{test_id}: {undocumented}"
+
+
+def test_a_list_may_cap_its_length() -> None:
+    capped = ListOf(Interval(float, 0), max_len=3, hint="thin the list")
+    assert capped.check("curve", [0.1, 0.1, 0.2]) is None
+    assert (
+        capped.check("curve", [0.1] * 4)
+        == "`curve` has 4 values; at most 3 are allowed: thin the list"
+    )
+    assert ListOf(Interval(float, 0)).check("curve", [0.1] * 1000) is None
+
+
+def test_the_curve_holds_at_most_the_documented_number_of_budgets() -> None:
+    assert MAX_CURVE_POINTS == 64
+    PGD(curve=[i / 1000 for i in range(MAX_CURVE_POINTS)])
+    with pytest.raises(ParameterError, match="`curve` has 65 values; at most 64 are allowed"):
+        PGD(curve=[i / 1000 for i in range(MAX_CURVE_POINTS + 1)])
+
+
+def test_integer_ranges_are_written_in_full() -> None:
+    assert "[1, 10000000]" in str(Interval(int, 1, 10_000_000).check("queries", 0))

@@ -43,7 +43,39 @@ def outside(tmp_path_factory, digits_cnn, digits_test) -> Path:
         "targets:\n  - name: m\n    builtin: digits-cnn\n"
         "tests:\n  - id: evasion.pgd\n    params: {eps: 0.1, stpes: 3}\n"
     )
+    _write_empty_and_out_of_range_inputs(d)
     return d
+
+
+def _write_empty_and_out_of_range_inputs(d: Path) -> None:
+    """Empty data, empty folders, and configs with numbers outside their ranges."""
+    np.savez(d / "empty.npz", x=np.zeros((0, 1, 8, 8), np.float32), y=np.zeros((0,), np.int64))
+    (d / "empty.csv").write_text("")
+    (d / "header.csv").write_text("a,b,label\n")
+    (d / "empty-folder").mkdir()
+    (d / "folders-only" / "inner").mkdir(parents=True)
+    tests = "tests:\n  - id: evasion.fgsm\n    params: {eps: 0.1}\n"
+    builtin = "targets:\n  - name: m\n    builtin: digits-cnn\n"
+    (d / "limit0.yaml").write_text(f"{builtin}    limit: 0\n{tests}")
+    (d / "seed.yaml").write_text(f"seed: -1\n{builtin}{tests}")
+    (d / "shape0.yaml").write_text(
+        "targets:\n  - name: m\n    torchscript: model.pt\n    input_shape: [0]\n"
+        f"    data: data.npz\n{tests}"
+    )
+    (d / "emptydata.yaml").write_text(f"{builtin}    data: empty.npz\n{tests}")
+    curve = ", ".join(str(i / 1000) for i in range(65))
+    (d / "curve.yaml").write_text(
+        f"{builtin}tests:\n  - id: evasion.fgsm\n    params: {{eps: 0.1, curve: [{curve}]}}\n"
+    )
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[str], message: str) -> None:
+    """Exit 2 with one ``aisec: error:`` line on stderr holding ``message``, no traceback."""
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("aisec: error: ") and message in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
 
 
 def test_version() -> None:
@@ -94,16 +126,19 @@ def test_evade_eps_list_gives_a_monotone_curve(outside: Path) -> None:
         "--attack",
         "fgsm",
         "--eps",
-        "0.02,0.1",
+        "0.02,0.1,8/255",
         "--eps",
         "0.2",
+        "--eps",
+        "0.1",
         "--json",
         "-",
         cwd=outside,
     )
     assert r.returncode == 0, r.stderr
     curve = json.loads(r.stdout)["curve"]
-    assert [p["eps"] for p in curve] == [0.02, 0.1, 0.2]
+    # fractions are read as numbers; a budget given twice is measured once
+    assert [p["eps"] for p in curve] == [0.02, 8 / 255, 0.1, 0.2]
     accs = [p["robust_accuracy"] for p in curve]
     assert accs == sorted(accs, reverse=True)
 
@@ -144,9 +179,124 @@ def test_evade_eps_list_gives_a_monotone_curve(outside: Path) -> None:
     ],
 )
 def test_bad_inputs_give_one_line_and_exit_2(outside: Path, args: list[str], message: str) -> None:
-    r = run(*args, cwd=outside)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("aisec: error: ") and message in lines[0]
-    assert "Traceback" not in r.stderr
+    assert_one_line_error(run(*args, cwd=outside), message)
+
+
+EVADE_FILE = ["evade", "--model", "model.pt", "--data", "data.npz", "--attack", "fgsm"]
+EVADE_FILE_EPS = [*EVADE_FILE, "--eps", "0.1"]
+EPS_2000 = ",".join(f"{i / 20000:g}" for i in range(2000))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            [*EVADE_FILE_EPS, "--limit", "-5"],
+            "--limit: must be at least 1 (a number of samples); got -5",
+            id="negative-limit",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--limit", "0"], "--limit: must be at least 1", id="zero-limit"
+        ),
+        pytest.param(
+            ["evade", "--model", "model.pt", "--data", "empty.npz", "--eps", "0.1"],
+            "empty.npz has no samples; give at least one",
+            id="empty-npz",
+        ),
+        pytest.param(
+            ["evade", "--model", "model.pt", "--data", "empty.csv", "--eps", "0.1"],
+            "empty.csv has no samples",
+            id="empty-csv",
+        ),
+        pytest.param(
+            ["evade", "--model", "model.pt", "--data", "header.csv", "--eps", "0.1"],
+            "header.csv has no samples (only a header)",
+            id="header-only-csv",
+        ),
+        pytest.param(
+            [*EVADE_FILE, "--eps", EPS_2000],
+            "--eps has 2000 values; at most 64 budgets per run: thin the list",
+            id="2000-eps",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--attack", "pgd", "--steps", "0"],
+            "`steps` must be an integer in [1, 100000]; got 0",
+            id="zero-steps",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--attack", "pgd", "--restarts", "0"],
+            "`restarts` must be an integer in [1, 1000]; got 0",
+            id="zero-restarts",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--attack", "square", "--queries", "0"],
+            "`queries` must be an integer in [1, 10000000]; got 0",
+            id="zero-queries",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--n-classes", "1"],
+            "--n-classes: must be at least 2 (a classifier needs two classes); got 1",
+            id="one-class",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--bounds", "1,0"],
+            "--bounds: must be [low, high], finite, with low < high; got [1.0, 0.0]",
+            id="reversed-bounds",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--bounds", "0,inf"],
+            "--bounds: must be [low, high], finite",
+            id="infinite-bounds",
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--bounds", "0,1,2"], "--bounds must look like '0,1'", id="3-bounds"
+        ),
+        pytest.param(
+            [*EVADE_FILE_EPS, "--seed", "-1"],
+            "--seed must be a whole number from 0 to 4294967295; got -1",
+            id="negative-seed",
+        ),
+        pytest.param(
+            [*EVADE_FILE, "--eps", "1/0"], "not a number: '1/0'", id="eps-division-by-zero"
+        ),
+        pytest.param(
+            ["scan", "empty-folder"],
+            "empty-folder holds no files to scan",
+            id="scan-empty-folder",
+        ),
+        pytest.param(
+            ["scan", "folders-only"],
+            "folders-only holds no files to scan",
+            id="scan-folder-of-empty-folders",
+        ),
+        pytest.param(
+            ["assess", "limit0.yaml"],
+            "targets.0.limit: must be at least 1 (a number of samples); got 0",
+            id="config-zero-limit",
+        ),
+        pytest.param(
+            ["assess", "seed.yaml"],
+            "seed: must be a whole number from 0 to 4294967295; got -1",
+            id="config-negative-seed",
+        ),
+        pytest.param(
+            ["assess", "shape0.yaml"],
+            "targets.0.input_shape: must be a non-empty list of sizes of at least 1",
+            id="config-zero-shape",
+        ),
+        pytest.param(
+            ["assess", "emptydata.yaml"],
+            "empty.npz has no samples; give at least one",
+            id="config-empty-data",
+        ),
+        pytest.param(
+            ["assess", "curve.yaml"],
+            "`curve` has 65 values; at most 64 are allowed: thin the list",
+            id="config-long-curve",
+        ),
+    ],
+)
+def test_out_of_range_values_give_one_line_naming_the_range(
+    outside: Path, args: list[str], message: str
+) -> None:
+    assert_one_line_error(run(*args, cwd=outside), message)

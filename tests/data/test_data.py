@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aisec.data import load_builtin, load_csv, load_data, load_npz
+from aisec.data import Dataset, Splits, load_builtin, load_csv, load_data, load_npz
+from aisec.data.loaders import from_arrays
+from aisec.data.splits import TEST, TRAIN
 from aisec.errors import DataError
 
 
@@ -77,3 +79,54 @@ def test_load_data_dispatch(tmp_path: Path) -> None:
         load_data(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="does not exist"):
         load_data(tmp_path / "missing.npz")
+
+
+def test_an_empty_npz_is_refused_by_name(tmp_path: Path) -> None:
+    p = tmp_path / "data.npz"
+    np.savez(p, x=np.zeros((0, 1, 8, 8), np.float32), y=np.zeros((0,), np.int64))
+    with pytest.raises(DataError, match=r"^data\.npz has no samples; give at least one$"):
+        load_npz(p)
+    with pytest.raises(DataError, match="no samples"):
+        load_data(p)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", r"^e\.csv has no samples; give a header row and at least one data row$"),
+        ("a,b,label\n", r"^e\.csv has no samples \(only a header\); give at least one data row$"),
+        ("a,b,label\n\n\n", r"no samples \(only a header\)"),
+        ("label\n0\n1\n", r"samples have no features \(shape \(2, 0\)\)"),
+    ],
+)
+def test_an_empty_csv_is_refused(tmp_path: Path, text: str, message: str) -> None:
+    p = tmp_path / "e.csv"
+    p.write_text(text)
+    with pytest.raises(DataError, match=message):
+        load_csv(p)
+
+
+def test_a_dataset_never_holds_zero_samples(digits_test) -> None:
+    with pytest.raises(DataError, match=r"^none has no samples; give at least one$"):
+        Dataset(np.zeros((0, 4), np.float32), np.zeros(0, np.int64), "none")
+    with pytest.raises(DataError, match="no samples"):
+        from_arrays(np.zeros((0, 3)), np.zeros(0, int), name="arrays")
+    assert "\n" not in str(DataError("x"))
+
+
+@pytest.mark.parametrize("n", [0, -5, 2.5, True])
+def test_a_subset_needs_at_least_one_sample(digits_test, n) -> None:
+    with pytest.raises(DataError, match="subset size must be a whole number of at least 1"):
+        digits_test.subset(n)
+
+
+def test_a_subset_of_one_or_of_more_than_all(digits_test) -> None:
+    assert len(digits_test.subset(1, seed=4)) == 1
+    assert len(digits_test.subset(np.int64(7))) == 7
+    assert digits_test.subset(10_000) is digits_test
+
+
+def test_a_split_that_would_be_empty_names_its_fraction(digits_test) -> None:
+    few = digits_test.subset(10, seed=0)
+    with pytest.raises(DataError, match=r"split 'test' gets no samples at fraction 0\.01 of 10"):
+        Splits.split(few, {TRAIN: 0.5, TEST: 0.01})

@@ -11,7 +11,11 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from aisec.errors import ConfigError
 from aisec.records import Severity
 from aisec.targets.base import OutputMode
-from aisec.targets.config import StrictModel, TargetConfig  # TargetConfig: re-exported
+from aisec.targets.config import (  # TargetConfig: re-exported
+    StrictModel,
+    TargetConfig,
+    seed_problem,
+)
 
 SEVERITIES = [s.value for s in Severity]
 OUTPUT_MODES = [m.value for m in OutputMode]
@@ -30,7 +34,7 @@ class AssessmentConfig(StrictModel):
 
     version: Literal[1] = 1
     name: str = "assessment"
-    seed: int = 0
+    seed: int = Field(0, description="Random seed, 0 to 2**32 - 1.")
     profile: str | None = Field(None, description="System profile (path or builtin:NAME).")
     targets: list[TargetConfig] = Field(min_length=1)
     tests: list[TestConfig] = Field(min_length=1)
@@ -38,6 +42,14 @@ class AssessmentConfig(StrictModel):
     sanity_checks: bool = Field(
         True, description="Add gradient-masking sanity checks for evasion tests."
     )
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, v: int) -> int:
+        problem = seed_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
 
     @field_validator("fail_on")
     @classmethod

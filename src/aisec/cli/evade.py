@@ -26,6 +26,7 @@ from aisec.cli.output import (
 )
 from aisec.errors import AisecError, ParameterError
 from aisec.extras import require_torch
+from aisec.records.evasion import MAX_CURVE_POINTS
 
 if TYPE_CHECKING:
     from aisec.assessment.config import TargetConfig
@@ -42,8 +43,8 @@ ATTACK_HELP = (
     "`aisec list` describes them."
 )
 
-SHAPE_FROM_DATA: list[int] = [0]
-"""Input shape of a file model whose shape is to be taken from the data (no real shape has 0)."""
+PROVISIONAL_SHAPE: list[int] = [1]
+"""Input shape a file model's config holds until :func:`load_target_and_data` reads the data."""
 
 #: TargetConfig fields -> the evade options that set them, for error messages
 _OPTION_OF_FIELD = {
@@ -139,7 +140,8 @@ def target_config(
 
     ``builtin:NAME`` names a built-in target; a ``.safetensors`` file needs ``factory``; any
     other file is TorchScript. A file model without ``input_shape`` gets
-    :data:`SHAPE_FROM_DATA`, which :func:`load_target_and_data` replaces by the data's shape.
+    :data:`PROVISIONAL_SHAPE`; ``load_target_and_data(..., shape_from_data=True)`` replaces it
+    by the data's shape.
 
     Raises:
         AisecError: The options do not describe a valid target, in one line naming the option.
@@ -148,13 +150,18 @@ def target_config(
 
     from aisec.assessment.config import TargetConfig
 
-    fields: dict[str, Any] = {"data": data, "limit": limit, "bounds": bounds}
+    fields: dict[str, Any] = {
+        "data": data,
+        "limit": limit,
+        "bounds": bounds,
+        "n_classes": n_classes,
+    }
     if model.startswith("builtin:"):
         name = model.removeprefix("builtin:")
         fields |= {"name": name, "builtin": name}
     else:
-        shape = input_shape or SHAPE_FROM_DATA
-        fields |= {"name": Path(model).stem, "n_classes": n_classes, "input_shape": shape}
+        shape = input_shape or PROVISIONAL_SHAPE
+        fields |= {"name": Path(model).stem, "input_shape": shape}
         if factory:
             fields |= {"factory": factory, "weights": model}
         elif model.endswith(".safetensors"):
@@ -175,27 +182,47 @@ def target_config(
         raise AisecError("; ".join(problems)) from None
 
 
-def load_target_and_data(tc: TargetConfig, seed: int) -> tuple[Target, Dataset]:
+def load_target_and_data(
+    tc: TargetConfig, seed: int, *, shape_from_data: bool = False
+) -> tuple[Target, Dataset]:
     """The target and the (seeded subset of the) data ``tc`` names, via the assessment builders.
 
-    When ``tc`` has :data:`SHAPE_FROM_DATA`, the target is built with the shape of one sample
-    of the data instead.
+    With ``shape_from_data``, the target is built with the shape of one sample of the data
+    instead of ``tc.input_shape``.
     """
     from aisec.assessment.resources import build_data, build_target
 
     dataset = build_data(tc, seed)
-    if tc.input_shape == SHAPE_FROM_DATA:
+    if shape_from_data:
         tc = tc.model_copy(update={"input_shape": [int(s) for s in dataset.x.shape[1:]]})
     return build_target(tc), dataset
 
 
+def check_seed(seed: int) -> None:
+    """Raise a one-line :class:`AisecError` naming ``--seed`` when it is out of range."""
+    from aisec.targets.config import seed_problem
+
+    problem = seed_problem(seed)
+    if problem:
+        raise AisecError(f"--seed {problem}")
+
+
 def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[str, Any]:
-    """Map CLI options to the attack's parameters; options it does not take are an error."""
+    """Map CLI options to the attack's parameters; options it does not take are an error.
+
+    Several ``eps`` values become ``curve`` (duplicates collapse), at most
+    :data:`~aisec.records.evasion.MAX_CURVE_POINTS` distinct ones.
+    """
     params: dict[str, Any] = {}
     accepted = set(cls.constraints)
     if eps:
         if "eps" not in accepted:
             raise ParameterError(cls.id, ["--eps does not apply to this attack"])
+        if len(set(eps)) > MAX_CURVE_POINTS:
+            raise AisecError(
+                f"--eps has {len(set(eps))} values; at most {MAX_CURVE_POINTS} budgets per run: "
+                "thin the list"
+            )
         params["eps"] = max(eps)
         if len(eps) > 1:
             params["curve"] = sorted(set(eps))
@@ -249,27 +276,38 @@ def register(app: typer.Typer) -> None:
         ),
         attack: str = typer.Option("pgd", "--attack", help=ATTACK_HELP),
         eps: list[str] = typer.Option(
-            None, "--eps", help="Budget; several (or comma-separated) give a curve."
+            None,
+            "--eps",
+            help="Budget, >= 0 (e.g. 0.03 or 8/255); several (or comma-separated, at most "
+            f"{MAX_CURVE_POINTS}) give a curve.",
         ),
         norm: str = typer.Option(None, "--norm", help="linf, l2 or l1."),
-        steps: int = typer.Option(None, "--steps", help="Iterations."),
-        restarts: int = typer.Option(None, "--restarts", help="Random restarts."),
-        queries: int = typer.Option(None, "--queries", help="Query budget (black-box attacks)."),
+        steps: int = typer.Option(
+            None, "--steps", help="Iterations, at least 1 (the attack sets the maximum)."
+        ),
+        restarts: int = typer.Option(None, "--restarts", help="Random restarts, 1 to 1000."),
+        queries: int = typer.Option(
+            None, "--queries", help="Query budget per point, 1 to 10000000 (black-box)."
+        ),
         targeted: bool = typer.Option(
             None, "--targeted/--untargeted", help="Targeted attack (random target classes)."
         ),
         preset: str = typer.Option(None, "--preset", help="Ensemble preset (standard, fast, ...)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        seed: int = typer.Option(0, "--seed", help="Random seed, 0 to 2**32 - 1."),
         factory: str = typer.Option(
             None,
             "--factory",
             help="package.module:function building the model for safetensors weights.",
         ),
-        bounds: str = typer.Option("0,1", "--bounds", help="Valid input range, 'low,high'."),
-        n_classes: int = typer.Option(
-            None, "--n-classes", help="Number of classes (default: inferred)."
+        bounds: str = typer.Option(
+            "0,1", "--bounds", help="Valid input range, 'low,high' (finite, low < high)."
         ),
-        limit: int = typer.Option(None, "--limit", help="Attack a seeded subset of this size."),
+        n_classes: int = typer.Option(
+            None, "--n-classes", help="Number of classes, at least 2 (default: inferred)."
+        ),
+        limit: int = typer.Option(
+            None, "--limit", help="Attack a seeded subset of this size (at least 1)."
+        ),
         fmt: str | None = format_option(
             None,
             FORMATS,
@@ -293,13 +331,14 @@ def register(app: typer.Typer) -> None:
         fmt, output = _json_alias(fmt, output, json_out)
         fmt = choose_format(fmt, FORMATS, default="table")
         cls = resolve_attack(attack)
+        check_seed(seed)
         tc = target_config(
             model,
             data,
             factory=factory,
             bounds=parse_bounds(bounds),
             n_classes=n_classes,
-            limit=limit or None,
+            limit=limit,
         )
         options = {
             "norm": norm,
@@ -309,13 +348,14 @@ def register(app: typer.Typer) -> None:
             "targeted": targeted,
             "preset": preset,
         }
-        params = build_params(cls, parse_eps(eps), options)
+        test = cls(**build_params(cls, parse_eps(eps), options))
         if not is_stdout(output):
             assert output is not None
             output.parent.mkdir(parents=True, exist_ok=True)
-        target, dataset = load_target_and_data(tc, seed)
+        shape_from_data = not model.startswith("builtin:")
+        target, dataset = load_target_and_data(tc, seed, shape_from_data=shape_from_data)
         start = time.perf_counter()
-        result = cls(**params).run(target, dataset, seed=seed)
+        result = test.run(target, dataset, seed=seed)
         doc = summary_json(result, time.perf_counter() - start)
         if fmt == "json":
             write_output(json.dumps(doc, indent=2, default=float), output)

@@ -12,7 +12,11 @@ from aisec.errors import DataError
 
 @dataclass(frozen=True)
 class Dataset:
-    """Inputs ``x`` (float32, one sample per row/leading index) and labels ``y`` (int64)."""
+    """Inputs ``x`` (float32, one sample per row/leading index) and labels ``y`` (int64).
+
+    A data set holds at least one sample: an empty one is refused where it is built (a loader,
+    a subset, a split), so no test ever runs on nothing.
+    """
 
     x: np.ndarray
     y: np.ndarray
@@ -28,7 +32,15 @@ class Dataset:
         return len(self.y)
 
     def subset(self, n: int | None = None, *, seed: int = 0, stratify: bool = False) -> Dataset:
-        """The first ``n`` samples after a seeded shuffle (all of them when ``n`` is None)."""
+        """The first ``n`` samples after a seeded shuffle (all of them when ``n`` is None).
+
+        Raises:
+            DataError: ``n`` is below 1.
+        """
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+            raise DataError(
+                f"{self.name}: subset size must be a whole number of at least 1; got {n!r}"
+            )
         if n is None or n >= len(self):
             return self
         rng = np.random.default_rng(seed)
@@ -42,19 +54,25 @@ class Dataset:
             "name": self.name,
             "n": len(self),
             "shape": list(self.x.shape[1:]),
-            "classes": int(self.y.max()) + 1 if len(self) else 0,
-            "min": float(self.x.min()) if self.x.size else 0.0,
-            "max": float(self.x.max()) if self.x.size else 0.0,
+            "classes": int(self.y.max()) + 1,
+            "min": float(self.x.min()),
+            "max": float(self.x.max()),
             **{k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool))},
         }
 
 
 def validate_arrays(x: np.ndarray, y: np.ndarray, name: str = "data") -> None:
-    """Check dtypes, shapes and finiteness with one-line errors."""
+    """Check dtypes, shapes (at least one sample and feature) and finiteness, in one line."""
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray):
         raise DataError(f"{name}: x and y must be numpy arrays")
     if x.ndim < 2:
         raise DataError(f"{name}: x must have a sample axis and features, got shape {x.shape}")
+    if len(x) == 0:
+        raise DataError(f"{name} has no samples; give at least one")
+    if 0 in x.shape[1:]:
+        raise DataError(
+            f"{name}: samples have no features (shape {x.shape}); give at least one feature"
+        )
     if x.dtype != np.float32:
         raise DataError(
             f"{name}: x must be float32 (convert with x.astype('float32')); got {x.dtype}"
@@ -65,7 +83,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, name: str = "data") -> None:
         )
     if not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{name}: labels must be integers; got {y.dtype}")
-    if len(y) and int(y.min()) < 0:
+    if int(y.min()) < 0:
         raise DataError(f"{name}: labels must be non-negative class indices; found {int(y.min())}")
     if not np.isfinite(x).all():
         bad = int((~np.isfinite(x.reshape(len(x), -1))).any(axis=1).sum())

@@ -34,6 +34,8 @@ def load_npz(path: str | Path, *, x_key: str = "x", y_key: str = "y") -> Dataset
                     f"save with np.savez(path, {x_key}=inputs, {y_key}=labels)"
                 )
             x, y = npz[x_key], npz[y_key]
+            if (x.ndim > 0 and x.shape[0] == 0) or y.size == 0:
+                raise DataError(f"{p.name} has no samples; give at least one")
     except DataError:
         raise
     except ValueError as exc:
@@ -60,7 +62,7 @@ def load_csv(path: str | Path, *, label: str = "label") -> Dataset:
     except UnicodeDecodeError:
         raise DataError(f"{p.name} is not UTF-8 text; export the CSV as UTF-8") from None
     if not header:
-        raise DataError(f"{p.name} is empty; expected a header row and data rows")
+        raise DataError(f"{p.name} has no samples; give a header row and at least one data row")
     if label not in header:
         raise DataError(
             f"{p.name} has no column {label!r} (columns: {', '.join(header[:20])}); pass the label column"
@@ -80,12 +82,17 @@ def load_csv(path: str | Path, *, label: str = "label") -> Dataset:
                 f"{p.name} line {lineno}: non-numeric value; encode categorical columns first"
             ) from None
     if not feats:
-        raise DataError(f"{p.name} has a header but no data rows")
+        raise DataError(f"{p.name} has no samples (only a header); give at least one data row")
     return from_arrays(np.asarray(feats), np.asarray(labels), name=p.stem, source=str(p))
 
 
 def from_arrays(x: np.ndarray, y: np.ndarray, *, name: str = "data", source: str = "") -> Dataset:
-    """Coerce arrays to float32/int64 with checks, and build a :class:`Dataset`."""
+    """Coerce arrays to float32/int64 with checks, and build a :class:`Dataset`.
+
+    Raises:
+        DataError: The arrays are not numeric, the labels are not class indices, or there are
+            no samples.
+    """
     if not np.issubdtype(np.asarray(x).dtype, np.number):
         raise DataError(f"{name}: x must be numeric; got dtype {np.asarray(x).dtype}")
     y = np.asarray(y)

@@ -32,7 +32,10 @@ ROLES = (TRAIN, TEST, MEMBERS, NON_MEMBERS, REFERENCE)
 
 @dataclass(frozen=True)
 class Splits:
-    """Named labelled parts of one data source, all with the same sample shape."""
+    """Named labelled parts of one data source, all with the same sample shape.
+
+    Every part holds samples: a :class:`~aisec.data.dataset.Dataset` is never empty.
+    """
 
     parts: Mapping[str, Dataset]
     """Role name -> labelled data."""
@@ -53,9 +56,6 @@ class Splits:
                 f"{self.name}: splits have different sample shapes ({shown}); "
                 "every split must come from the same input space"
             )
-        for role, part in self.parts.items():
-            if len(part) == 0:
-                raise DataError(f"{self.name}: split {role!r} is empty; give it samples or drop it")
 
     def __getitem__(self, role: str) -> Dataset:
         try:
@@ -104,6 +104,11 @@ class Splits:
                 start += k
         parts = {}
         for role, idx_list in assigned.items():
+            if not idx_list:
+                raise DataError(
+                    f"{data.name}: split {role!r} gets no samples at fraction "
+                    f"{fractions[role]:g} of {len(data)}; raise the fraction or give more data"
+                )
             idx = np.sort(np.asarray(idx_list, dtype=np.int64))
             parts[role] = Dataset(
                 data.x[idx], data.y[idx], f"{data.name}[{role}]", {**data.meta, "split": role}

@@ -9,6 +9,9 @@ from typing import Any, ClassVar
 
 from aisec.records.outcome import OMIT_EMPTY, OMIT_NONE, Outcome
 
+MAX_CURVE_POINTS = 64
+"""Most budgets one run measures robust accuracy at (an attack's ``curve``, evade's ``--eps``)."""
+
 
 @dataclass(frozen=True)
 class CurvePoint:

@@ -7,9 +7,20 @@ profile's targets against the same schema without importing the assessment machi
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_SEED = 2**32 - 1
+"""Largest random seed accepted (seeds run from 0 to 2**32 - 1, as NumPy's legacy seeding)."""
+
+
+def seed_problem(seed: object) -> str | None:
+    """What is wrong with ``seed`` as a random seed (None when it is fine)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        return f"must be a whole number from 0 to {MAX_SEED}; got {seed!r}"
+    return None
 
 
 class StrictModel(BaseModel):
@@ -28,20 +39,59 @@ class TargetConfig(StrictModel):
         None, description="`package.module:function` building the nn.Module."
     )
     weights: str | None = Field(None, description="safetensors weights for `factory`.")
-    input_shape: list[int] | None = Field(None, description="Shape of one input, e.g. [1, 8, 8].")
-    bounds: tuple[float, float] = Field((0.0, 1.0), description="Valid input range.")
+    input_shape: list[int] | None = Field(
+        None, description="Shape of one input, e.g. [1, 8, 8]; every size at least 1."
+    )
+    bounds: tuple[float, float] = Field(
+        (0.0, 1.0), description="Valid input range [low, high], finite, low < high."
+    )
     n_classes: int | None = Field(
-        None, ge=2, description="Number of classes (inferred if omitted)."
+        None, description="Number of classes, at least 2 (inferred if omitted)."
     )
     output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = (
         Field(None, description="What the deployment reveals; default: the adapter's.")
     )
     data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
     label_column: str = Field("label", description="Label column for CSV data.")
-    limit: int | None = Field(None, ge=1, description="Evaluate on a seeded subset of this size.")
+    limit: int | None = Field(
+        None, description="Evaluate on a seeded subset of this size (at least 1)."
+    )
     files: list[str] = Field(
         default_factory=list, description="Model/data files for supply-chain tests."
     )
+
+    @field_validator("input_shape")
+    @classmethod
+    def _shape(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(d < 1 for d in v)):
+            raise ValueError(
+                f"must be a non-empty list of sizes of at least 1, e.g. [1, 28, 28]; got {v}"
+            )
+        return v
+
+    @field_validator("bounds")
+    @classmethod
+    def _bounds(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(math.isfinite(b) for b in v) or v[0] >= v[1]:
+            raise ValueError(f"must be [low, high], finite, with low < high; got {list(v)}")
+        return v
+
+    @field_validator("n_classes")
+    @classmethod
+    def _n_classes(cls, v: int | None) -> int | None:
+        if v is not None and v < 2:
+            raise ValueError(f"must be at least 2 (a classifier needs two classes); got {v}")
+        return v
+
+    @field_validator("limit")
+    @classmethod
+    def _limit(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError(
+                f"must be at least 1 (a number of samples); got {v}; "
+                "leave it out to use every sample"
+            )
+        return v
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
@@ -53,9 +103,5 @@ class TargetConfig(StrictModel):
         if (self.torchscript or self.factory) and not self.input_shape:
             raise ValueError(
                 "`input_shape` is required for torchscript/factory models, e.g. [1, 28, 28]"
-            )
-        if self.bounds[0] >= self.bounds[1]:
-            raise ValueError(
-                f"`bounds` must be [low, high] with low < high; got {list(self.bounds)}"
             )
         return self

@@ -163,4 +163,9 @@ def test_special_files_are_reported_not_opened(tmp_path):
     os.mkfifo(fifo)
     report = scan_paths([fifo])
     assert [f.rule for f in report.findings] == ["SCN-091"]
-    assert scan_paths([tmp_path]).files == []  # folders skip special files
+    # a folder of nothing but special files holds nothing to scan
+    with pytest.raises(ScanError, match="holds no files to scan"):
+        scan_paths([tmp_path])
+    (tmp_path / "w.npy").write_bytes(b"\x93NUMPY")
+    files = scan_paths([tmp_path]).files  # folders skip special files
+    assert [f.path.rsplit("/", 1)[-1] for f in files] == ["w.npy"]

@@ -89,6 +89,24 @@ def test_exit_codes(models: Path):
     assert _run(str(models), "--format", "xml").exit_code == 2
 
 
+def test_a_folder_without_files_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "EMPTY_DIR").mkdir()
+    (tmp_path / "nested" / "deeper").mkdir(parents=True)
+    (tmp_path / "one" / "deeper").mkdir(parents=True)
+    (tmp_path / "one" / "deeper" / "zero.bin").write_bytes(b"")
+    for folder in ("EMPTY_DIR", "nested"):
+        result = _run(str(tmp_path / folder))
+        assert result.exit_code == 2
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("aisec: error: ")
+        assert f"{folder} holds no files to scan" in lines[0]
+        assert "Traceback" not in result.stderr
+    both = _run(str(tmp_path / "EMPTY_DIR"), str(tmp_path / "nested"))
+    assert both.exit_code == 2 and "hold no files to scan" in both.stderr
+    # a zero-byte file is still a file: it is scanned, not refused
+    assert _run(str(tmp_path / "one")).exit_code in (0, 1)
+
+
 def test_json_output_follows_the_schema(models: Path):
     result = _run(str(models), "--format", "json")
     doc = json.loads(result.stdout)

@@ -36,7 +36,13 @@ from aisec.metrics.robustness import (
 )
 from aisec.params import Boolean, Interval, ListOf, OptionalOf, Options, Param, declare
 from aisec.records import Severity
-from aisec.records.evasion import CurvePoint, EvasionOutcome, MinimalNorm, QueryCost
+from aisec.records.evasion import (
+    MAX_CURVE_POINTS,
+    CurvePoint,
+    EvasionOutcome,
+    MinimalNorm,
+    QueryCost,
+)
 from aisec.targets.base import Capability
 from aisec.targets.views import Classifier, Differentiable, classifier, differentiable
 
@@ -215,8 +221,14 @@ class EvasionAttack(Attack):
         norm=Param("linf", Options(NORMS), "Norm of the budget: linf, l2 or l1."),
         curve=Param(
             None,
-            OptionalOf(ListOf(Interval(float, 0, None, closed="left"))),
-            "Further budgets to measure robust accuracy at.",
+            OptionalOf(
+                ListOf(
+                    Interval(float, 0, None, closed="left"),
+                    max_len=MAX_CURVE_POINTS,
+                    hint="thin the list",
+                )
+            ),
+            f"Further budgets to measure robust accuracy at (at most {MAX_CURVE_POINTS}).",
         ),
         targeted=Param(False, Boolean(), "Aim at chosen classes instead of any error."),
         target_class=Param(

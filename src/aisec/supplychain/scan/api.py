@@ -273,15 +273,27 @@ def _walk(root: Path) -> Iterable[Path]:
 
 
 def scan_paths(paths: Iterable[Path | str], limits: ScanLimits | None = None) -> ScanReport:
-    """Scan files and folders (recursively); raises :class:`ScanError` for a missing path."""
+    """Scan files and folders (recursively).
+
+    Raises:
+        ScanError: A path does not exist, or a folder holds no regular file at any depth
+            (a scan of nothing would pass).
+    """
     paths = [Path(p) for p in paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise ScanError(f"path not found: {', '.join(missing)}; check the spelling")
+    found = {p: list(_walk(p)) for p in paths if p.is_dir()}
+    empty = [str(p) for p, files in found.items() if not files]
+    if empty:
+        verb = "holds" if len(empty) == 1 else "hold"
+        raise ScanError(
+            f"{', '.join(empty)} {verb} no files to scan; name a folder with model or data files"
+        )
     reports: list[FileReport] = []
     for p in paths:
         if p.is_dir():
-            reports.extend(scan_file(t, limits) for t in _walk(p))
+            reports.extend(scan_file(t, limits) for t in found[p])
         elif p.is_file():
             reports.append(scan_file(p, limits))
         else:  # FIFOs and devices would block or never end: report instead of opening
