@@ -11,7 +11,9 @@ import pytest
 os.environ.setdefault(
     "AISEC_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".aisec" / "test-cache")
 )
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault(
+    "OMP_NUM_THREADS", "1"
+)  # two cores shared with other jobs: no oversubscription
 
 
 @pytest.fixture(scope="session")

@@ -159,6 +159,11 @@ def _open_run(
                 break
             return info.run_id, info.units_done > 0
         run_id = new_run_id(config, digest)
+        taken = {r.run_id for r in store.runs()}
+        base, n = run_id, 1
+        while run_id in taken:  # two runs of one config within a second
+            n += 1
+            run_id = f"{base}-{n}"
         store.create_run(
             run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units)
         )
