@@ -9,9 +9,10 @@ from typing import Any
 
 import typer
 
-from aisec.cli.common import err_console, user_errors, verdict_exit
+from aisec.cli.common import err_console, threads_option, user_errors, verdict_exit
 from aisec.cli.output import FINDINGS_EXIT, choose_formats, epilog, output_option
 from aisec.extras import require_torch
+from aisec.threads import use_threads
 
 DEFAULT_STORE = ".aisec/results.db"
 DEFAULT_OUT = Path("aisec-report")
@@ -117,9 +118,11 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(
             True, "--progress/--no-progress", help="Show a progress bar."
         ),
+        threads: int | None = threads_option(),
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
         require_torch("`aisec assess`")
+        use_threads(threads)
         wanted = report_formats(formats)
         code = execute(
             config,

@@ -53,3 +53,12 @@ def user_errors(fn: F) -> F:
             raise fail(f"permission denied: {exc.filename}") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def threads_option() -> Any:
+    """``--threads N``: CPU threads for PyTorch (default: ``AISEC_THREADS`` or half the cores)."""
+    return typer.Option(
+        None,
+        "--threads",
+        help="CPU threads for PyTorch (default: $AISEC_THREADS, else half the cores, at least 1).",
+    )

@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 
 from aisec.cli.assess import report_folder_option, report_formats, report_formats_option
-from aisec.cli.common import user_errors
+from aisec.cli.common import threads_option, user_errors
 from aisec.cli.output import epilog
 from aisec.extras import require_torch
+from aisec.threads import use_threads
 
 
 def register(app: typer.Typer) -> None:
@@ -24,9 +25,11 @@ def register(app: typer.Typer) -> None:
         progress: bool = typer.Option(
             True, "--progress/--no-progress", help="Show a progress bar."
         ),
+        threads: int | None = threads_option(),
     ) -> None:
         """Profile → threats → plan → attacks → risk register → reports, on built-in targets."""
         require_torch("`aisec demo`")
+        use_threads(threads)
         from aisec.assessment.demo import demo_config
         from aisec.cli.assess import execute
 

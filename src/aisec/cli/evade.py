@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from aisec.cli.common import err_console, out_console, user_errors
+from aisec.cli.common import err_console, out_console, threads_option, user_errors
 from aisec.cli.output import (
     choose_format,
     epilog,
@@ -27,6 +27,7 @@ from aisec.cli.output import (
 from aisec.errors import AisecError, ParameterError
 from aisec.extras import require_torch
 from aisec.records.evasion import MAX_CURVE_POINTS
+from aisec.threads import use_threads
 
 if TYPE_CHECKING:
     from aisec.assessment.config import TargetConfig
@@ -322,11 +323,13 @@ def register(app: typer.Typer) -> None:
             help="Alias of --format json --output PATH: write the result as JSON here "
             "('-' for stdout).",
         ),
+        threads: int | None = threads_option(),
     ) -> None:
         """Run one evasion attack and print robust accuracy, success rate and perturbation sizes."""
         import time
 
         require_torch("`aisec evade`")
+        use_threads(threads)
 
         fmt, output = _json_alias(fmt, output, json_out)
         fmt = choose_format(fmt, FORMATS, default="table")
