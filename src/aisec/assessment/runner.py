@@ -98,23 +98,24 @@ def run_assessment(
         task = bar.add_task(
             "assessment", total=len(units), completed=len(units) - len(pending), what=""
         )
+
+        def compute(unit: Unit) -> None:
+            bar.update(task, what=f"{unit.test_id} on {unit.target}")
+            result = run_unit(unit, targets[unit.target], datasets[unit.target])
+            store.save_result(run_id, unit.key, unit.position, result)
+            bar.advance(task)
+
         waiting: list[Unit] = []
         computed = 0
-        for unit in pending:
-            if not store.claim(run_id, unit.key):
+        for unit in pending:  # claimed one at a time, so two processes share the work
+            if store.claim(run_id, unit.key):
+                compute(unit)
+                computed += 1
+            else:
                 waiting.append(unit)
-                continue
-            bar.update(task, what=f"{unit.test_id} on {unit.target}")
-            result = run_unit(unit, targets[unit.target], datasets[unit.target])
-            store.save_result(run_id, unit.key, unit.position, result)
-            computed += 1
-            bar.advance(task)
         for unit in _await_others(store, run_id, waiting, console):
-            bar.update(task, what=f"{unit.test_id} on {unit.target}")
-            result = run_unit(unit, targets[unit.target], datasets[unit.target])
-            store.save_result(run_id, unit.key, unit.position, result)
+            compute(unit)
             computed += 1
-            bar.advance(task)
         bar.update(task, completed=len(store.done_keys(run_id)))
     if len(store.done_keys(run_id)) >= len(units):
         store.finish_run(run_id)
