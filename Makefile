@@ -30,14 +30,15 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 
 # Peers for the benchmarks live in their own environment (some pin older CLI libraries);
-# torchattacks must come without its dependencies (its torchvision pin breaks beside this torch).
+# torchattacks must come without its dependencies (its torchvision pin breaks beside this torch);
+# pyautoattack is the original AutoAttack code, packaged.
 BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/pip install --quiet --upgrade pip
 	$(BENCH)/bin/pip install --quiet "torch==2.13.0"
 	$(BENCH)/bin/pip install --quiet -e ".[bench,torch]"
-	$(BENCH)/bin/pip install --quiet --no-deps "torchattacks==3.5.1"
+	$(BENCH)/bin/pip install --quiet --no-deps "torchattacks==3.5.1" "pyautoattack==0.2.0"
 	touch $(BENCH)/.installed
 
 bench: $(BENCH)/.installed

@@ -20,6 +20,7 @@ def build_target(tc: TargetConfig) -> Target:
             input_shape=tc.input_shape or [],
             n_classes=tc.n_classes,
             bounds=tc.bounds,
+            outputs=tc.model_outputs,
         )
     else:
         assert tc.factory and tc.weights
@@ -29,6 +30,7 @@ def build_target(tc: TargetConfig) -> Target:
             input_shape=tc.input_shape or [],
             n_classes=tc.n_classes,
             bounds=tc.bounds,
+            outputs=tc.model_outputs,
         )
     target.name = tc.name
     if tc.output_mode:

@@ -51,6 +51,10 @@ class TargetConfig(StrictModel):
     output_mode: Literal["logits", "probabilities", "top1_probability", "label_only"] | None = (
         Field(None, description="What the deployment reveals; default: the adapter's.")
     )
+    model_outputs: Literal["auto", "logits", "probabilities"] = Field(
+        "auto",
+        description="What the model's forward pass returns; `auto` detects a final softmax.",
+    )
     data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
     label_column: str = Field("label", description="Label column for CSV data.")
     limit: int | None = Field(

@@ -28,12 +28,35 @@ if TYPE_CHECKING:
     from aisec.targets.recipes import TrainingRecipe
 
 
+OUTPUT_KINDS = ("auto", "logits", "probabilities")
+"""What a model's forward pass may return, as ``TorchClassifier(outputs=...)`` takes it."""
+
+PROBABILITY_FLOOR = 1e-30
+"""Smallest probability taken before the logarithm (float32 underflows to exactly 0)."""
+
+
+def looks_like_probabilities(out: torch.Tensor) -> bool:
+    """True when every row is non-negative and sums to one (a softmax output)."""
+    import torch
+
+    if out.ndim != 2 or out.shape[1] < 2:
+        return False
+    sums = out.double().sum(1)
+    return bool((out >= 0).all()) and bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
+
+
 @dataclass
 class TorchClassifier:
     """Wrap an ``nn.Module`` that maps inputs in ``spec.bounds`` to class logits.
 
     Normalisation (``mean``/``std`` per channel) is applied inside, so attacks work in the
     input space the user sees. Gradients flow through :meth:`logits`.
+
+    A model whose forward pass ends in a softmax returns probabilities, not logits; attacks
+    that linearise the classifier (DeepFool, FAB) or read margins then work on a saturating
+    function and overstate robustness. With ``outputs="auto"`` (the default) the first batch
+    decides: rows that are non-negative and sum to one are probabilities, and :meth:`logits`
+    returns their logarithm (logits up to a per-row shift, so class differences are exact).
     """
 
     model: nn.Module
@@ -48,12 +71,21 @@ class TorchClassifier:
     """How to train the same architecture on new data (poisoning and privacy tests need it)."""
     source: str = ""
     """Where the model came from (file path or built-in name), for reports."""
+    outputs: str = "auto"
+    """What the forward pass returns: ``logits``, ``probabilities`` or ``auto`` (detected)."""
     _counter: QueryCounter = field(default_factory=QueryCounter, repr=False)
 
     def __post_init__(self) -> None:
         import torch
 
         self.output_mode = OutputMode(self.output_mode)
+        if self.outputs not in OUTPUT_KINDS:
+            raise TargetError(
+                f"outputs must be one of {', '.join(OUTPUT_KINDS)}; got {self.outputs!r}"
+            )
+        self._probabilities: bool | None = {"auto": None, "logits": False}.get(
+            self.outputs, True
+        )
         self._device = torch.device(self.device)
         self.model = self.model.to(self._device).eval()
         for p in self.model.parameters():
@@ -99,7 +131,16 @@ class TorchClassifier:
         if self._norm is not None:
             x = (x - self._norm[0]) / self._norm[1]
         out = self.model(x)
+        if self._probabilities is None and len(out):
+            self._probabilities = looks_like_probabilities(out.detach())
+        if self._probabilities:
+            out = out.clamp_min(PROBABILITY_FLOOR).log()
         return out if out.device == origin else out.to(origin)
+
+    @property
+    def returns_probabilities(self) -> bool | None:
+        """Whether the model's forward pass returns probabilities (None: not seen yet)."""
+        return self._probabilities
 
     def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
         """Logits without gradient, computed in batches of ``batch_size``."""
@@ -137,6 +178,9 @@ class TorchClassifier:
             "bounds": list(self.spec.bounds),
             "n_classes": self.spec.n_classes,
             "output_mode": self.output_mode.value,
+            "model_outputs": {None: "not yet seen", True: "probabilities", False: "logits"}[
+                self._probabilities
+            ],
             "capabilities": sorted(c.value for c in self.capabilities),
             "parameters": int(n_params),
         }

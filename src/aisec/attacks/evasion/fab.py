@@ -154,6 +154,12 @@ class FAB(MinimumNormAttack):
                 if not len(idx):
                     break
                 adv, nrm = self._batched(x, y, goal, reach, idx, r, best_norm, p, ctx)
+                hit = torch.isfinite(nrm)
+                if bool(hit.any()):
+                    j = idx[hit]
+                    aim = goal[j] if reach and goal is not None else None
+                    adv[hit] = shrink_to_boundary(target, x[j], adv[hit], y[j], aim)
+                    nrm[hit] = flat_norm(adv[hit] - x[j], ctx.norm).view(-1).double()
                 better = nrm < best_norm[idx]
                 best[idx[better]] = adv[better]
                 best_norm[idx[better]] = nrm[better]
@@ -210,6 +216,36 @@ class FAB(MinimumNormAttack):
             u = torch.randn(x.shape, generator=ctx.generator, dtype=x.dtype)
         u = u / flat_norm(u, ctx.norm).clamp_min(1e-12)
         return (x + 0.5 * radius_t.view(view) * u).clamp(lo, hi)
+
+
+SHRINK_STEPS = 12
+"""Bisection steps of the final line search (the segment is cut to 2**-12 of its length)."""
+
+
+def shrink_to_boundary(
+    target: Differentiable,
+    x: torch.Tensor,
+    adv: torch.Tensor,
+    y: torch.Tensor,
+    goal: torch.Tensor | None,
+) -> torch.Tensor:
+    """The point closest to ``x`` on the segment ``x -> adv`` that is still adversarial.
+
+    FAB's iterates approach the boundary from both sides with overshoot, so the best one lies
+    slightly beyond it; a bisection along the segment (which stays in the box) brings it to the
+    boundary. Success is ``goal`` reached, or any class but ``y`` when ``goal`` is None.
+    """
+    lo_t = torch.zeros(len(x), dtype=x.dtype)
+    hi_t = torch.ones(len(x), dtype=x.dtype)
+    view = (-1,) + (1,) * (x.dim() - 1)
+    d = adv - x
+    for _ in range(SHRINK_STEPS):
+        mid = (lo_t + hi_t) / 2
+        pred = target.logits_batched(x + mid.view(view) * d).argmax(1)
+        ok = pred == goal if goal is not None else pred != y
+        hi_t = torch.where(ok, mid, hi_t)
+        lo_t = torch.where(ok, lo_t, mid)
+    return x + hi_t.view(view) * d
 
 
 def fab_run(
