@@ -83,9 +83,7 @@ class TorchClassifier:
             raise TargetError(
                 f"outputs must be one of {', '.join(OUTPUT_KINDS)}; got {self.outputs!r}"
             )
-        self._probabilities: bool | None = {"auto": None, "logits": False}.get(
-            self.outputs, True
-        )
+        self._probabilities: bool | None = {"auto": None, "logits": False}.get(self.outputs, True)
         self._device = torch.device(self.device)
         self.model = self.model.to(self._device).eval()
         for p in self.model.parameters():
