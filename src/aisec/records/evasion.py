@@ -50,6 +50,44 @@ class MinimalNorm:
 
 
 @dataclass(frozen=True)
+class GradientSigns:
+    """Signs of gradient masking a gradient attack saw on the points it left unbroken."""
+
+    attack: str
+    """The attack that watched its own gradients."""
+    unbroken: int
+    """Attacked points the attack did not break (the only ones whose gradients are in doubt)."""
+    flagged: int
+    """Unbroken points with at least one sign below."""
+    saturated: int
+    """Softmax exactly one-hot: cross-entropy and its gradient exactly zero."""
+    zero_gradient: int
+    """Input gradient exactly zero although the loss was not saturated."""
+    non_finite: int
+    """NaN or infinity in the logits, the loss or the gradient."""
+    no_progress: int
+    """The loss never rose above its first value over a whole run."""
+    switched_to_margin: int = 0
+    """Unbroken points on which a saturated cross-entropy was replaced by a margin loss."""
+
+    @property
+    def flagged_fraction(self) -> float:
+        """Flagged share of the unbroken points (0 when every point was broken)."""
+        return self.flagged / self.unbroken if self.unbroken else 0.0
+
+    @property
+    def main_sign(self) -> str:
+        """The most frequent sign, by name."""
+        counts = {
+            "saturated softmax": self.saturated,
+            "zero gradients": self.zero_gradient,
+            "non-finite values": self.non_finite,
+            "no progress of the loss": self.no_progress,
+        }
+        return max(counts, key=lambda k: counts[k])
+
+
+@dataclass(frozen=True)
 class EnsembleStage:
     """One attack of the evaluation ensemble, after it ran on the points still robust."""
 
@@ -115,6 +153,8 @@ class EvasionOutcome(Outcome):
     """The ensemble's stages at the budget, in order."""
     apgd_runs: int | None = field(default=None, metadata=OMIT_EMPTY)
     """APGD: runs per point (restarts times target classes) when more than one."""
+    gradient_signs: GradientSigns | None = field(default=None, metadata=OMIT_NONE)
+    """Gradient attacks: signs of gradient masking on the points left unbroken (rule EVA-002)."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import torch
 
 from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import flat_norm
+from aisec.attacks.evasion.health import GradientHealth
 from aisec.attacks.evasion.losses import LOSSES, Loss, min_classes
 from aisec.params import Interval, Param, declare
 from aisec.registry import register
@@ -103,6 +104,8 @@ def apgd_run(
     loss_target: torch.Tensor | None = None,
     success_target: torch.Tensor | None = None,
     random_init: bool = True,
+    health: GradientHealth | None = None,
+    positions: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """One APGD run (Algorithm 1) over a batch; returns the final points and which succeeded.
 
@@ -110,12 +113,16 @@ def apgd_run(
     any misclassification). APGD-T in AutoAttack uses a targeted loss with untargeted success.
     Each point keeps its own step size and counters and leaves the batch as soon as it
     succeeds; success is read from the logits of the gradient pass, so it costs no extra pass.
+    ``health`` (with the points' ``positions`` in it) records every gradient pass.
     """
     bs = target.batch_size
     out = x.clone()
     hit = np.zeros(len(x), dtype=bool)
+    where = positions if positions is not None else torch.arange(len(x))
     for s in range(0, len(x), bs):
         sl = slice(s, s + bs)
+        if health is not None:
+            health.begin_run(where[sl])
         o, h = _apgd_chunk(
             target,
             x[sl],
@@ -128,6 +135,7 @@ def apgd_run(
             loss_fn=loss_fn,
             gen=gen,
             random_init=random_init,
+            watch=None if health is None else (health, where[sl]),
         )
         out[sl], hit[sl] = o, h
     return out, hit
@@ -146,6 +154,7 @@ def _apgd_chunk(
     loss_fn: Loss,
     gen: torch.Generator,
     random_init: bool,
+    watch: tuple[GradientHealth, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
     lo, hi = target.spec.bounds
     n = len(x0)
@@ -154,6 +163,8 @@ def _apgd_chunk(
     idx = torch.arange(n)
     x = _random_init(x0, norm, eps, gen).clamp(lo, hi) if random_init else x0.clone()
     logits, loss, grad = _loss_grad(target, x, y, yl, loss_fn)
+    if watch is not None:
+        watch[0].observe(watch[1], logits, loss, grad)
 
     # per-point state, compacted whenever points succeed
     state: dict[str, Any] = {
@@ -201,6 +212,8 @@ def _apgd_chunk(
         st["x_prev"] = st["x"]
         st["x"] = x_new
         logits, loss, grad = _loss_grad(target, x_new, st["y"], st["yl"], loss_fn)
+        if watch is not None:
+            watch[0].observe(watch[1][st["idx"]], logits, loss, grad)
         st["n_incr"] += (loss > st["loss"]).to(torch.int64)
         st["loss"], st["grad"] = loss, grad
         better = loss > st["loss_best"]
@@ -235,6 +248,7 @@ class _APGDBase(FixedBudgetAttack):
 
     loss_name: ClassVar[str] = "ce"
     requires = frozenset({Capability.GRADIENTS})
+    watches_gradients = True
     supported_norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
     references = (
         "Croce & Hein, ICML 2020, arXiv:2003.01690 (APGD, DLR loss, APGD-T)",
@@ -293,6 +307,8 @@ class _APGDBase(FixedBudgetAttack):
                 gen=ctx.generator,
                 loss_target=None if loss_target is None else loss_target[idx],
                 success_target=None if success_target is None else success_target[idx],
+                health=ctx.health,
+                positions=idx,
             )
             # successful points keep their adversarial; the others their highest-loss point
             best[idx] = adv

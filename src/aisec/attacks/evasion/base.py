@@ -24,6 +24,7 @@ import torch
 
 from aisec.attacks.base import Attack
 from aisec.attacks.evasion.gradients import project
+from aisec.attacks.evasion.health import GradientHealth
 from aisec.base import Measurement
 from aisec.errors import CapabilityError
 from aisec.findings import FindingRule
@@ -40,6 +41,7 @@ from aisec.records.evasion import (
     MAX_CURVE_POINTS,
     CurvePoint,
     EvasionOutcome,
+    GradientSigns,
     MinimalNorm,
     QueryCost,
 )
@@ -115,6 +117,9 @@ class AttackContext:
     """The differentiable view, when the target grants gradients."""
     memo: dict[bytes, Any] = field(default_factory=dict)
     """Scratch space shared by every pass of one run (e.g. answers kept across a curve)."""
+    health: GradientHealth | None = None
+    """Where a gradient attack records signs of masking (None: not watched, e.g. in
+    :meth:`EvasionAttack.perturb`, whose caller judges the composed result)."""
 
     @property
     def model(self) -> Differentiable:
@@ -170,6 +175,62 @@ EVA_001: FindingRule[EvasionOutcome] = FindingRule(
 """Rule EVA-001 (docs/findings.md): severity from the relative accuracy drop at the budget."""
 
 
+_INSTEAD = {
+    "saturated softmax": (
+        "the softmax is saturated, so the cross-entropy gives no gradient: run evasion.apgd-dlr "
+        "or evasion.ensemble (the DLR loss is invariant to the logits' scale), or PGD with "
+        "`loss: auto` or `dlr`"
+    ),
+    "zero gradients": (
+        "the input gradient is zero, typical of quantising or non-differentiable preprocessing: "
+        "run a black-box attack (evasion.square, evasion.hsj) or evasion.ensemble, and attack "
+        "the preprocessing with straight-through (BPDA) gradients"
+    ),
+    "non-finite values": (
+        "the model returns NaN or infinite values or gradients: fix the numerical problem, and "
+        "meanwhile run a black-box attack (evasion.square, evasion.hsj)"
+    ),
+    "no progress of the loss": (
+        "the loss did not rise on these points: run evasion.ensemble (more restarts, targeted "
+        "and black-box stages) before trusting the robust accuracy"
+    ),
+}
+
+
+def _signs_title(g: GradientSigns, s: Any) -> str:
+    return (
+        f"{s.test_name} result may overstate robustness: {g.flagged} of {g.unbroken} unbroken "
+        f"points show {g.main_sign}"
+    )
+
+
+EVA_002: FindingRule[EvasionOutcome] = FindingRule(
+    rule="EVA-002",
+    outcome=EvasionOutcome,
+    each=lambda o: [o.gradient_signs] if o.gradient_signs is not None else [],
+    measure=lambda g: g.flagged_fraction if g.flagged else None,
+    thresholds={Severity.HIGH: 0.5, Severity.MEDIUM: 0.1, Severity.LOW: 0.0},
+    title=_signs_title,
+    evidence=lambda g: {
+        "attack": g.attack,
+        "unbroken": g.unbroken,
+        "flagged": g.flagged,
+        "flagged_fraction": g.flagged_fraction,
+        "saturated": g.saturated,
+        "zero_gradient": g.zero_gradient,
+        "non_finite": g.non_finite,
+        "no_progress": g.no_progress,
+        "switched_to_margin": g.switched_to_margin,
+    },
+    recommendation=lambda g: f"Treat this robust accuracy as unreliable: {_INSTEAD[g.main_sign]}.",
+    recommendation_below=(
+        "A few unbroken points show signs of gradient masking; confirm the robust accuracy "
+        "with evasion.ensemble."
+    ),
+)
+"""Rule EVA-002 (docs/findings.md): a gradient attack's own signs of gradient masking."""
+
+
 def evasion_severity(drop: float) -> Severity:
     """EVA-001's severity for a relative accuracy drop."""
     return EVA_001.severity(drop)
@@ -202,7 +263,9 @@ class EvasionAttack(Attack):
     family = "evasion"
     threats: ClassVar[tuple[str, ...]] = ("evasion-digital",)
     supported_norms: ClassVar[tuple[str, ...]] = NORMS
-    rules = (EVA_001,)
+    watches_gradients: ClassVar[bool] = False
+    """Whether the attack records its gradients' health (rule EVA-002) when run on its own."""
+    rules = (EVA_001, EVA_002)
     outcome_type = EvasionOutcome
     parameters = declare(
         eps=Param(
@@ -339,6 +402,7 @@ class EvasionAttack(Attack):
         curve: list[CurvePoint] = []
         stages: tuple[StageLog, ...] = ()
         runs: int | None = None
+        health = GradientHealth(n) if self.watches_gradients else None
         for eps in eps_list:
             active = np.flatnonzero(correct & ~broken)
             if len(active):
@@ -352,8 +416,11 @@ class EvasionAttack(Attack):
                     y_target=None if y_target is None else y_target[idx],
                     white_box=base_ctx.white_box,
                     memo=base_ctx.memo,
+                    health=None if health is None else GradientHealth(len(active)),
                 )
                 out = self._perturb(x[idx], y[idx], ctx)
+                if health is not None and ctx.health is not None:
+                    health.merge(ctx.health, active)
                 cand = _clamp(out.x_adv.detach().cpu(), view)
                 hit = _rescore(view, cand, y[idx], ctx.y_target)
                 hit = self._accept(cand, x[idx], hit, eps, params["norm"])
@@ -373,8 +440,9 @@ class EvasionAttack(Attack):
             if budget is not None and eps == budget:
                 success_at_budget = broken.copy()
         success = success_at_budget if budget is not None else broken
+        signs = None if health is None else health.signs(correct & ~broken, self.id)
         return self._measure(
-            data, x_adv, found_adv, correct, success, queries, curve, stages, runs, params
+            data, x_adv, found_adv, correct, success, queries, curve, stages, runs, params, signs
         )
 
     def _keeps_first_found(self, eps: float | None, eps_list: list[float | None]) -> bool:
@@ -414,6 +482,7 @@ class EvasionAttack(Attack):
         stages: tuple[StageLog, ...],
         runs: int | None,
         params: dict[str, Any],
+        signs: GradientSigns | None = None,
     ) -> Measurement:
         n = len(correct)
         xa = x_adv.numpy()
@@ -451,6 +520,7 @@ class EvasionAttack(Attack):
             queries=cost,
             minimal_perturbation=minimal,
             apgd_runs=runs,
+            gradient_signs=signs,
             **self._extra_fields(params, stages, n),
         )
         per_sample = {

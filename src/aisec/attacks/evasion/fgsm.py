@@ -23,6 +23,7 @@ class FGSM(FixedBudgetAttack):
     id = "evasion.fgsm"
     name = "FGSM"
     requires = frozenset({Capability.GRADIENTS})
+    watches_gradients = True
     references = ("Goodfellow et al., ICLR 2015, arXiv:1412.6572",)
     supported_norms: ClassVar[tuple[str, ...]] = ("linf", "l2")
 
@@ -35,6 +36,8 @@ class FGSM(FixedBudgetAttack):
         for i in range(0, len(x), bs):
             xb, yb = x[i : i + bs], y[i : i + bs]
             yt = None if ctx.y_target is None else ctx.y_target[i : i + bs]
-            _, _, grad = loss_and_grad(target, xb, yb, yt)
+            logits, loss, grad = loss_and_grad(target, xb, yb, yt)
+            if ctx.health is not None:
+                ctx.health.observe(torch.arange(i, i + len(xb)), logits, loss, grad)
             out.append((xb + ascent_step(grad, ctx.norm, ctx.eps)).clamp(lo, hi))
         return Perturbation(torch.cat(out))

@@ -1,0 +1,141 @@
+"""Signs of gradient masking that a gradient attack sees in its own loss and gradients.
+
+A gradient attack that reports a point as robust is only right if its gradients could have
+found an adversarial. Four signs say they could not (Athalye et al., ICML 2018; Carlini et al.,
+arXiv:1902.06705, section 5; AutoAttack's automatic checks):
+
+* **saturated**: the softmax is exactly one-hot in float32, so the cross-entropy and its
+  gradient are exactly zero (logits scaled up, or a final softmax applied twice);
+* **zero gradient**: the loss is not saturated but its input gradient is exactly zero
+  (quantising or otherwise non-differentiable preprocessing, a step function);
+* **non-finite**: the logits, the loss or the gradient hold NaN or infinity;
+* **no progress**: over a whole run the loss never rose above its first value.
+
+The attack feeds every gradient pass to :class:`GradientHealth`; at the end of the run the base
+counts the signs on the points the attack left unbroken (broken points prove their gradients
+worked) and rule EVA-002 turns them into a finding that says which attack to run instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from aisec.records.evasion import GradientSigns
+
+PROGRESS_TOLERANCE = 1e-6
+"""Relative rise of the loss over its first value below which a run made no progress."""
+
+
+@dataclass
+class GradientHealth:
+    """Per-point signs of gradient masking over the points of one attack pass.
+
+    Positions index the points the pass was given (``x`` of ``_perturb``); attacks that split
+    points into batches or runs pass the positions of each batch.
+    """
+
+    n: int
+    saturated: np.ndarray = field(init=False)
+    zero_gradient: np.ndarray = field(init=False)
+    non_finite: np.ndarray = field(init=False)
+    progressed: np.ndarray = field(init=False)
+    passes: np.ndarray = field(init=False)
+    switched: np.ndarray = field(init=False)
+    _first: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.saturated = np.zeros(self.n, dtype=bool)
+        self.zero_gradient = np.zeros(self.n, dtype=bool)
+        self.non_finite = np.zeros(self.n, dtype=bool)
+        self.progressed = np.zeros(self.n, dtype=bool)
+        self.passes = np.zeros(self.n, dtype=np.int64)
+        self.switched = np.zeros(self.n, dtype=bool)
+        self._first = np.full(self.n, np.nan)
+
+    def begin_run(self, positions: torch.Tensor | np.ndarray) -> None:
+        """A new run (restart or target class) starts on ``positions``: progress is per run."""
+        self._first[_np(positions)] = np.nan
+
+    def observe(
+        self,
+        positions: torch.Tensor | np.ndarray,
+        logits: torch.Tensor,
+        loss: torch.Tensor,
+        grad: torch.Tensor,
+    ) -> None:
+        """Record one gradient pass over the points at ``positions``."""
+        pos = _np(positions)
+        if not len(pos):
+            return
+        with torch.no_grad():
+            lg = logits.detach()
+            finite = (
+                torch.isfinite(lg).all(1)
+                & torch.isfinite(loss.detach())
+                & torch.isfinite(grad.reshape(len(grad), -1)).all(1)
+            )
+            sat = saturated_softmax(lg) & finite
+            flat = grad.detach().reshape(len(grad), -1).abs().amax(1) == 0
+        self.non_finite[pos] |= ~finite.cpu().numpy()
+        self.saturated[pos] |= sat.cpu().numpy()
+        self.zero_gradient[pos] |= (flat & finite & ~sat).cpu().numpy()
+        value = loss.detach().double().cpu().numpy()
+        first = self._first[pos]
+        fresh = np.isnan(first)
+        first = np.where(fresh, value, first)
+        self._first[pos] = first
+        rise = value - first > PROGRESS_TOLERANCE * (1 + np.abs(first))
+        self.progressed[pos] |= rise & np.isfinite(value)
+        self.passes[pos] += 1
+
+    def mark_switched(self, positions: torch.Tensor | np.ndarray) -> None:
+        """The attack replaced a saturated cross-entropy by a margin loss on these points."""
+        self.switched[_np(positions)] = True
+
+    def merge(self, other: GradientHealth, positions: np.ndarray) -> None:
+        """Fold a pass's health (over ``positions`` of this one) into this one."""
+        self.saturated[positions] |= other.saturated
+        self.zero_gradient[positions] |= other.zero_gradient
+        self.non_finite[positions] |= other.non_finite
+        self.progressed[positions] |= other.progressed
+        self.switched[positions] |= other.switched
+        self.passes[positions] += other.passes
+
+    def signs(self, unbroken: np.ndarray, attack: str) -> GradientSigns:
+        """Counts of the signs on the ``unbroken`` points, and whether the result is reliable.
+
+        A switched point counts as saturated only if the margin loss made no progress either.
+        """
+        seen = unbroken & (self.passes > 0)
+        stalled = seen & ~self.progressed & (self.passes >= 2)
+        saturated = seen & self.saturated & ~(self.switched & self.progressed)
+        zero = seen & self.zero_gradient & ~self.progressed
+        nonfinite = seen & self.non_finite
+        flagged = saturated | zero | nonfinite | stalled
+        return GradientSigns(
+            attack=attack,
+            unbroken=int(seen.sum()),
+            flagged=int(flagged.sum()),
+            saturated=int(saturated.sum()),
+            zero_gradient=int(zero.sum()),
+            non_finite=int(nonfinite.sum()),
+            no_progress=int(stalled.sum()),
+            switched_to_margin=int((self.switched & unbroken).sum()),
+        )
+
+
+def saturated_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Rows whose softmax is exactly one-hot (every other class at exactly zero probability)."""
+    if logits.shape[1] < 2:
+        return torch.zeros(len(logits), dtype=torch.bool, device=logits.device)
+    top2 = logits.softmax(1).topk(2, dim=1).values
+    return top2[:, 1] == 0
+
+
+def _np(positions: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(positions, torch.Tensor):
+        return positions.detach().cpu().numpy()
+    return np.asarray(positions)
