@@ -173,6 +173,15 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "eva-001-accuracy-drop-under-attack-at-the-configured-budget",
         ),
         _doc(
+            "EVA-002",
+            "GradientAttackSawMasking",
+            "A gradient attack saw signs of gradient masking in its own run",
+            "On the points a gradient attack left unbroken, it saw a saturated softmax, zero or "
+            "non-finite gradients, or no progress of its loss; the robust accuracy it reports may "
+            "be overstated. High when half the unbroken points show a sign, medium from a tenth.",
+            "eva-002-a-gradient-attack-saw-signs-of-gradient-masking-in-its-own-run",
+        ),
+        _doc(
             "SAN-001",
             "UnboundedAttackFails",
             "An unbounded attack does not reach ~100% success (gradient masking)",

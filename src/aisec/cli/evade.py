@@ -401,5 +401,9 @@ def _print(doc: dict[str, Any], console: Console) -> None:
         console.print(
             f"  stage {stage.get('attack')}: robust accuracy {f(stage.get('robust_accuracy'))}"
         )
+    for finding in doc.get("findings", []):
+        if finding["rule"] == "EVA-002" and finding["severity"] in ("medium", "high", "critical"):
+            console.print(f"[bold yellow]warning:[/] {finding['title']}")
+            console.print(f"  {finding['recommendation']}")
     if doc["status"] != "ok":
         console.print(f"[yellow]{doc['status']}:[/] {doc['message']}")

@@ -164,7 +164,7 @@ def _apgd_chunk(
     x = _random_init(x0, norm, eps, gen).clamp(lo, hi) if random_init else x0.clone()
     logits, loss, grad = _loss_grad(target, x, y, yl, loss_fn)
     if watch is not None:
-        watch[0].observe(watch[1], logits, loss, grad)
+        watch[0].observe(watch[1], logits, loss, grad, y, ys)
 
     # per-point state, compacted whenever points succeed
     state: dict[str, Any] = {
@@ -213,7 +213,7 @@ def _apgd_chunk(
         st["x"] = x_new
         logits, loss, grad = _loss_grad(target, x_new, st["y"], st["yl"], loss_fn)
         if watch is not None:
-            watch[0].observe(watch[1][st["idx"]], logits, loss, grad)
+            watch[0].observe(watch[1][st["idx"]], logits, loss, grad, st["y"], st["ys"])
         st["n_incr"] += (loss > st["loss"]).to(torch.int64)
         st["loss"], st["grad"] = loss, grad
         better = loss > st["loss_best"]

@@ -38,6 +38,6 @@ class FGSM(FixedBudgetAttack):
             yt = None if ctx.y_target is None else ctx.y_target[i : i + bs]
             logits, loss, grad = loss_and_grad(target, xb, yb, yt)
             if ctx.health is not None:
-                ctx.health.observe(torch.arange(i, i + len(xb)), logits, loss, grad)
+                ctx.health.observe(torch.arange(i, i + len(xb)), logits, loss, grad, yb, yt)
             out.append((xb + ascent_step(grad, ctx.norm, ctx.eps)).clamp(lo, hi))
         return Perturbation(torch.cat(out))

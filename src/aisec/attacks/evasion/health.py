@@ -9,7 +9,11 @@ arXiv:1902.06705, section 5; AutoAttack's automatic checks):
 * **zero gradient**: the loss is not saturated but its input gradient is exactly zero
   (quantising or otherwise non-differentiable preprocessing, a step function);
 * **non-finite**: the logits, the loss or the gradient hold NaN or infinity;
-* **no progress**: over a whole run the loss never rose above its first value.
+* **no progress**: over a whole run neither did the loss rise above its first value nor did the
+  margin (the true class's logit minus the best other, or the best other minus the target's)
+  fall below its first value. Both are watched: a confident point's cross-entropy is exactly
+  zero in float32 while its margin still moves, and a ratio loss such as DLR can rise while
+  the margin stays put.
 
 The attack feeds every gradient pass to :class:`GradientHealth`; at the end of the run the base
 counts the signs on the points the attack left unbroken (broken points prove their gradients
@@ -23,10 +27,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from aisec.attacks.evasion.losses import margin
 from aisec.records.evasion import GradientSigns
 
 PROGRESS_TOLERANCE = 1e-6
-"""Relative rise of the loss over its first value below which a run made no progress."""
+"""Relative fall of the margin below its first value under which a run made no progress."""
 
 
 @dataclass
@@ -45,6 +50,7 @@ class GradientHealth:
     passes: np.ndarray = field(init=False)
     switched: np.ndarray = field(init=False)
     _first: np.ndarray = field(init=False, repr=False)
+    _first_loss: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.saturated = np.zeros(self.n, dtype=bool)
@@ -54,10 +60,12 @@ class GradientHealth:
         self.passes = np.zeros(self.n, dtype=np.int64)
         self.switched = np.zeros(self.n, dtype=bool)
         self._first = np.full(self.n, np.nan)
+        self._first_loss = np.full(self.n, np.nan)
 
     def begin_run(self, positions: torch.Tensor | np.ndarray) -> None:
         """A new run (restart or target class) starts on ``positions``: progress is per run."""
         self._first[_np(positions)] = np.nan
+        self._first_loss[_np(positions)] = np.nan
 
     def observe(
         self,
@@ -65,8 +73,14 @@ class GradientHealth:
         logits: torch.Tensor,
         loss: torch.Tensor,
         grad: torch.Tensor,
+        y: torch.Tensor,
+        y_target: torch.Tensor | None = None,
     ) -> None:
-        """Record one gradient pass over the points at ``positions``."""
+        """Record one gradient pass over the points at ``positions``.
+
+        ``y`` and ``y_target`` (None: untargeted success) define the margin whose fall is
+        progress.
+        """
         pos = _np(positions)
         if not len(pos):
             return
@@ -82,13 +96,17 @@ class GradientHealth:
         self.non_finite[pos] |= ~finite.cpu().numpy()
         self.saturated[pos] |= sat.cpu().numpy()
         self.zero_gradient[pos] |= (flat & finite & ~sat).cpu().numpy()
-        value = loss.detach().double().cpu().numpy()
+        value = margin(lg.double(), y.to(lg.device), _on(y_target, lg)).cpu().numpy()
         first = self._first[pos]
         fresh = np.isnan(first)
         first = np.where(fresh, value, first)
         self._first[pos] = first
-        rise = value - first > PROGRESS_TOLERANCE * (1 + np.abs(first))
-        self.progressed[pos] |= rise & np.isfinite(value)
+        fall = first - value > PROGRESS_TOLERANCE * (1 + np.abs(first))
+        lv = loss.detach().double().cpu().numpy()
+        first_loss = np.where(np.isnan(self._first_loss[pos]), lv, self._first_loss[pos])
+        self._first_loss[pos] = first_loss
+        rise = lv - first_loss > PROGRESS_TOLERANCE * (1 + np.abs(first_loss))
+        self.progressed[pos] |= (fall & np.isfinite(value)) | (rise & np.isfinite(lv))
         self.passes[pos] += 1
 
     def mark_switched(self, positions: torch.Tensor | np.ndarray) -> None:
@@ -133,6 +151,10 @@ def saturated_softmax(logits: torch.Tensor) -> torch.Tensor:
         return torch.zeros(len(logits), dtype=torch.bool, device=logits.device)
     top2 = logits.softmax(1).topk(2, dim=1).values
     return top2[:, 1] == 0
+
+
+def _on(t: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    return None if t is None else t.to(like.device)
 
 
 def _np(positions: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -143,7 +143,7 @@ def pgd_run(
                     health.mark_switched(pos[active[switched]])
                     health.begin_run(pos[active[switched]])
             if health is not None and pos is not None:
-                health.observe(pos[active], logits, value, grad)
+                health.observe(pos[active], logits, value, grad, ya, yta)
             pred = logits.argmax(1)
             succ = pred == yta if yta is not None else pred != ya
             if bool(succ.any()):

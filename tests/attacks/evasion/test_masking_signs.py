@@ -1,0 +1,127 @@
+"""Gradient attacks watch their own gradients and say when their robust accuracy is unreliable.
+
+Three deliberately masked versions of the real digits CNN: logits multiplied by 1000 (the
+softmax saturates, cross-entropy gradients are exactly zero), inputs rounded to the data's
+1/16 grid (zero input gradients), and a square root in front (infinite gradients at the many
+zero pixels). Plain cross-entropy attacks report high robust accuracy on each; they must say
+so themselves (EVA-002), and PGD's automatic margin loss must see through the saturation.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from aisec.records import Severity
+from aisec.records.evasion import EvasionOutcome
+from aisec.records.outcome import encode
+from aisec.registry import get_test
+from aisec.targets.torch import TorchClassifier
+
+EPS = 0.15
+
+
+class Saturated(nn.Module):
+    """Logits times 1000."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) * 1000.0
+
+
+class Quantised(nn.Module):
+    """Inputs rounded to the 1/16 grid before the model."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(torch.round(x * 16) / 16)
+
+
+class SquareRoot(nn.Module):
+    """The model on sqrt(x) squared: the same function, with infinite gradients at zero."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(torch.sqrt(x) ** 2)
+
+
+def _wrap(base: TorchClassifier, module: type[nn.Module]) -> TorchClassifier:
+    return TorchClassifier(model=module(base.model), spec=base.spec, name=module.__name__.lower())
+
+
+def _eva002(test, result):
+    return [f for f in test.findings(result) if f.rule == "EVA-002"]
+
+
+@pytest.mark.parametrize("test_id", ["evasion.pgd", "evasion.apgd-ce", "evasion.fgsm"])
+def test_no_sign_on_the_real_cnn(digits_cnn, digits_small, test_id) -> None:
+    test = get_test(test_id)(eps=EPS)
+    result = test.run(digits_cnn, digits_small, seed=0)
+    signs = result.outcome.gradient_signs
+    assert signs is not None and signs.unbroken > 0
+    assert signs.flagged == 0
+    assert _eva002(test, result) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "sign", "advice"),
+    [
+        (Saturated, "saturated softmax", "evasion.apgd-dlr"),
+        (Quantised, "zero gradients", "evasion.square"),
+        (SquareRoot, "non-finite values", "evasion.square"),
+    ],
+)
+@pytest.mark.parametrize("test_id", ["evasion.pgd", "evasion.apgd-ce"])
+def test_masked_models_make_the_attack_flag_its_own_result(
+    digits_cnn, digits_small, module, sign, advice, test_id
+) -> None:
+    params = {"loss": "ce"} if test_id == "evasion.pgd" else {}
+    test = get_test(test_id)(eps=EPS, **params)
+    result = test.run(_wrap(digits_cnn, module), digits_small, seed=0)
+    signs = result.outcome.gradient_signs
+    assert signs.main_sign == sign
+    assert signs.flagged_fraction >= 0.5
+    (finding,) = _eva002(test, result)
+    assert finding.severity is Severity.HIGH
+    assert sign in finding.title
+    assert advice in finding.recommendation
+    assert finding.threats == ("evasion-digital",)
+
+
+def test_pgd_switches_to_the_margin_loss_where_the_softmax_saturates(
+    digits_cnn, digits_small
+) -> None:
+    plain = get_test("evasion.pgd")(eps=EPS).run(digits_cnn, digits_small, seed=0).outcome
+    dlr = get_test("evasion.pgd")(eps=EPS, loss="dlr").run(digits_cnn, digits_small, seed=0)
+    masked = _wrap(digits_cnn, Saturated)
+    ce = get_test("evasion.pgd")(eps=EPS, loss="ce").run(masked, digits_small, seed=0).outcome
+    test = get_test("evasion.pgd")(eps=EPS)
+    result = test.run(masked, digits_small, seed=0)
+    auto = result.outcome
+    assert ce.robust_accuracy > plain.robust_accuracy + 0.3
+    # DLR does not change when the logits are scaled: the same attack as on the plain model
+    assert auto.robust_accuracy == pytest.approx(dlr.outcome.robust_accuracy, abs=0.02)
+    assert auto.gradient_signs.switched_to_margin > 0 or auto.gradient_signs.unbroken == 0
+    assert auto.gradient_signs.flagged == 0
+    assert _eva002(test, result) == []
+
+
+def test_the_signs_survive_the_store_round_trip(digits_cnn, digits_small) -> None:
+    result = get_test("evasion.apgd-ce")(eps=EPS).run(
+        _wrap(digits_cnn, Quantised), digits_small, seed=0
+    )
+    stored = json.loads(json.dumps(encode(result.outcome)))
+    assert EvasionOutcome.from_dict(stored) == result.outcome
+    assert stored["gradient_signs"]["zero_gradient"] > 0
