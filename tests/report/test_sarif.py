@@ -26,8 +26,8 @@ from aisec.attacks.evasion.corruptions import COR_001
 from aisec.attacks.evasion.patch import PHY_001
 from aisec.attacks.evasion.sanity import SANITY_RULES
 from aisec.findings import RULE_DOCS
-from aisec.registry import available_tests
 from aisec.records import Finding, Severity
+from aisec.registry import available_tests
 from aisec.report.model import ReportData
 from aisec.report.sarif import (
     FINGERPRINT,

@@ -14,7 +14,6 @@ from aisec.registry import register
 from aisec.targets.base import Capability
 from aisec.targets.views import Differentiable
 
-
 LOSS_CHOICES = ("auto", "ce", "dlr")
 """PGD's losses: ``auto`` switches a point from cross-entropy to DLR when its softmax saturates."""
 
@@ -127,9 +126,7 @@ def pgd_run(
         use_margin = torch.full((len(xb),), loss == "dlr")
         pos = None
         if health is not None:
-            pos = (positions if positions is not None else torch.arange(len(x)))[
-                start : start + bs
-            ]
+            pos = (positions if positions is not None else torch.arange(len(x)))[start : start + bs]
             health.begin_run(pos)
         for _ in range(steps):
             xa, ya = adv[active], yb[active]

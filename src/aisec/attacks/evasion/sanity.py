@@ -166,9 +166,7 @@ class GradientMaskingSanity(SecurityTest):
         white = broken.sum() / ok.sum() if ok.any() else 0.0
         curve = []
         for e in (eps / 2, eps, 2 * eps):
-            res = (
-                base if e == eps else PGD(eps=e, steps=steps, **ce).run(target, data, seed=seed)
-            )
+            res = base if e == eps else PGD(eps=e, steps=steps, **ce).run(target, data, seed=seed)
             curve.append({"eps": e, "robust_accuracy": float(res.metrics["robust_accuracy"])})
         bad = zero_or_nan_gradients(model, data)
         figures = Figures(
