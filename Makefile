@@ -43,6 +43,7 @@ $(BENCH)/.installed: pyproject.toml
 
 bench: $(BENCH)/.installed
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/evasion_vs_peers.py
+	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/ensemble_vs_autoattack.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/scan_vs_peers.py
 
 clean:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aisec import __version__
+from aisec import progress as inner_progress
 from aisec.assessment.config import AssessmentConfig, TargetConfig
 from aisec.assessment.content import ContentDigest, digest_target, what_changed
 from aisec.assessment.plan import Unit, config_hash, expand
@@ -100,8 +101,14 @@ def run_assessment(
         )
 
         def compute(unit: Unit) -> None:
-            bar.update(task, what=f"{unit.test_id} on {unit.target}")
-            result = run_unit(unit, targets[unit.target], datasets[unit.target])
+            what = f"{unit.test_id} on {unit.target}"
+            bar.update(task, what=what)
+
+            def inside(text: str) -> None:
+                bar.update(task, what=f"{what} · {text}")
+
+            with inner_progress.listening(inside):
+                result = run_unit(unit, targets[unit.target], datasets[unit.target])
             store.save_result(run_id, unit.key, unit.position, result)
             bar.advance(task)
 

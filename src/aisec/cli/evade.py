@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from aisec import progress
 from aisec.cli.common import err_console, out_console, threads_option, user_errors
 from aisec.cli.output import (
     choose_format,
@@ -358,7 +359,7 @@ def register(app: typer.Typer) -> None:
         shape_from_data = not model.startswith("builtin:")
         target, dataset = load_target_and_data(tc, seed, shape_from_data=shape_from_data)
         start = time.perf_counter()
-        result = test.run(target, dataset, seed=seed)
+        result = _run_with_status(test, target, dataset, seed)
         doc = summary_json(result, time.perf_counter() - start)
         if fmt == "json":
             write_output(json.dumps(doc, indent=2, default=float), output)
@@ -369,6 +370,19 @@ def register(app: typer.Typer) -> None:
             _print(doc, Console(file=buffer, width=160, no_color=True))
             write_output(buffer.getvalue(), output)
         _print(doc, err_console)
+
+
+def _run_with_status(test: SecurityTest, target: Any, dataset: Any, seed: int) -> Any:
+    """Run the attack, showing where it is on stderr when stderr is a terminal."""
+    if not err_console.is_terminal:
+        return test.run(target, dataset, seed=seed)
+    with err_console.status(f"{test.id} on {target.name}") as status:
+
+        def show(text: str) -> None:
+            status.update(f"{test.id} on {target.name} · {text}")
+
+        with progress.listening(show):
+            return test.run(target, dataset, seed=seed)
 
 
 def _json_alias(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import flat_norm
 from aisec.attacks.evasion.health import GradientHealth
@@ -292,7 +293,8 @@ class _APGDBase(FixedBudgetAttack):
                 runs += [(order[:, k], None)] * p["restarts"]
         else:
             runs = [(None, None)] * p["restarts"]
-        for loss_target, success_target in runs:
+        for k, (loss_target, success_target) in enumerate(runs):
+            progress.count("run", k + 1, len(runs))
             idx = alive.nonzero().flatten()
             if not len(idx):
                 break

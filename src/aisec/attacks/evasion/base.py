@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.base import Attack
 from aisec.attacks.evasion.gradients import project
 from aisec.attacks.evasion.health import GradientHealth
@@ -403,7 +404,9 @@ class EvasionAttack(Attack):
         stages: tuple[StageLog, ...] = ()
         runs: int | None = None
         health = GradientHealth(n) if self.watches_gradients else None
-        for eps in eps_list:
+        for k, eps in enumerate(eps_list):
+            if len(eps_list) > 1:
+                progress.count("budget", k + 1, len(eps_list))
             active = np.flatnonzero(correct & ~broken)
             if len(active):
                 idx = torch.as_tensor(active)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from aisec import progress
 from aisec.base import Measurement, SecurityTest
 from aisec.findings import FindingRule, Subject
 from aisec.params import Interval, ListOf, Options, Param, declare
@@ -201,8 +202,9 @@ class Corruptions(SecurityTest):
         cells: list[CorruptionCell] = []
         by_name: dict[str, tuple[float, ...]] = {}
         correct_count = np.zeros(len(data))
-        for name in names:
+        for k, name in enumerate(names):
             accs = []
+            progress.count(name, k + 1, len(names))
             for s in severities:
                 xc = corrupt(data.x, name, s, bounds, rng)
                 ok = target.predict_labels(xc) == data.y

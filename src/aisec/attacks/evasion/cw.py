@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import NORMS, AttackContext, MinimumNormAttack, Perturbation
 from aisec.params import Boolean, Interval, Options, Param, declare
 from aisec.registry import register
@@ -98,7 +99,8 @@ def cw_run(
     best_l2 = torch.full((n,), float("inf"), dtype=torch.float64)
     best = x.clone()
     check_every = max(1, steps // 10)
-    for _ in range(search_steps):
+    for search in range(search_steps):
+        progress.count("binary search step", search + 1, search_steps)
         w = w0.clone()
         m = torch.zeros_like(w)
         v = torch.zeros_like(w)

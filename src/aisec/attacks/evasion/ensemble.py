@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import (
     AttackContext,
     EvasionAttack,
@@ -150,28 +151,41 @@ class Ensemble(FixedBudgetAttack):
         alive = torch.ones(len(x), dtype=torch.bool)
         queries = np.zeros(len(x), dtype=np.int64)
         log: list[StageLog] = []
-        for stage in PRESETS[ctx.params["preset"]]:
-            start = time.perf_counter()
-            cls = _attack_class(stage.attack_id)
-            idx = alive.nonzero().flatten()
-            broken = 0
-            if cls is not None and len(idx):
-                batch = cls(**stage.params).perturb(
-                    ctx.target, x[idx], y[idx], eps=ctx.eps, norm=ctx.norm, generator=ctx.generator
-                )
-                hit = torch.as_tensor(batch.success)
-                best[idx[hit]] = batch.x_adv[hit]
-                alive[idx[hit]] = False
-                if batch.queries is not None:
-                    queries[idx.numpy()] += batch.queries
-                broken = int(hit.sum())
-            log.append(
-                StageLog(
-                    stage.label,
-                    broken,
-                    int(alive.sum()),
-                    time.perf_counter() - start,
-                    unavailable=cls is None,
-                )
-            )
+        stages = PRESETS[ctx.params["preset"]]
+        for k, stage in enumerate(stages):
+            with progress.stage(f"{stage.label} ({k + 1}/{len(stages)})"):
+                log.append(self._stage(stage, x, y, ctx, best, alive, queries))
         return Perturbation(best, queries=queries if queries.any() else None, stages=tuple(log))
+
+    @staticmethod
+    def _stage(
+        stage: Stage,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        ctx: AttackContext,
+        best: torch.Tensor,
+        alive: torch.Tensor,
+        queries: np.ndarray,
+    ) -> StageLog:
+        """Run one stage on the points still alive, updating ``best``, ``alive``, ``queries``."""
+        start = time.perf_counter()
+        cls = _attack_class(stage.attack_id)
+        idx = alive.nonzero().flatten()
+        broken = 0
+        if cls is not None and len(idx):
+            batch = cls(**stage.params).perturb(
+                ctx.target, x[idx], y[idx], eps=ctx.eps, norm=ctx.norm, generator=ctx.generator
+            )
+            hit = torch.as_tensor(batch.success)
+            best[idx[hit]] = batch.x_adv[hit]
+            alive[idx[hit]] = False
+            if batch.queries is not None:
+                queries[idx.numpy()] += batch.queries
+            broken = int(hit.sum())
+        return StageLog(
+            stage.label,
+            broken,
+            int(alive.sum()),
+            time.perf_counter() - start,
+            unavailable=cls is None,
+        )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import AttackContext, MinimumNormAttack, Perturbation
 from aisec.attacks.evasion.deepfool import class_jacobian, dual_norm
 from aisec.attacks.evasion.gradients import flat_norm
@@ -145,8 +146,10 @@ class FAB(MinimumNormAttack):
             reach = False
         else:
             goals, reach = [None], False
-        for goal in goals:
+        total = len(goals) * int(p["restarts"])
+        for g, goal in enumerate(goals):
             for r in range(int(p["restarts"])):
+                progress.count("run", g * int(p["restarts"]) + r + 1, total)
                 todo = torch.ones(len(x), dtype=torch.bool)
                 if ctx.eps is not None:
                     todo = best_norm > ctx.eps
@@ -155,7 +158,7 @@ class FAB(MinimumNormAttack):
                     break
                 adv, nrm = self._batched(x, y, goal, reach, idx, r, best_norm, p, ctx)
                 hit = torch.isfinite(nrm)
-                if bool(hit.any()):
+                if bool(hit.any()) and ctx.eps is None:  # within a budget, any point will do
                     j = idx[hit]
                     aim = goal[j] if reach and goal is not None else None
                     adv[hit] = shrink_to_boundary(target, x[j], adv[hit], y[j], aim)
@@ -313,11 +316,13 @@ def fab_run(
                 pick = dist.argmax(1)
             f, w = df[rows, pick], dg[rows, pick]
         else:  # FAB-T: the boundary between the true class and the chosen target
+            # one backward pass, of the difference itself (not one per logit)
             pair = torch.stack([ya, goal[active]], 1)
-            logits, jac = class_jacobian(target, xa, pair)
-            jac = jac.reshape(len(active), 2, -1)
-            z = logits.gather(1, pair)
-            f, w = z[:, 1] - z[:, 0], jac[:, 1] - jac[:, 0]
+            xg = xa.detach().requires_grad_(True)
+            z = target.logits(xg).gather(1, pair)
+            diff = z[:, 1] - z[:, 0]
+            (w,) = torch.autograd.grad(diff.sum(), xg)
+            f, w = diff.detach(), w.reshape(len(active), -1)
         xc = x1[active]
         b = (w * xc).sum(1) - f
         d = project_hyperplane_box(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import NORMS, AttackContext, MinimumNormAttack, Perturbation
 from aisec.params import Interval, Options, Param, declare
 from aisec.registry import register
@@ -310,6 +311,7 @@ def hsj_run(
     dist_post = dist.clone()
     alive = found.clone()
     for t in range(1, steps + 1):
+        progress.count("iteration", t, steps)
         if eps_stop is not None:
             alive &= dist > eps_stop
         alive &= oracle.left(owner) > 0

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aisec import progress
 from aisec.attacks.base import Attack
 from aisec.attacks.evasion.transforms import (
     TRAIN_SPACE,
@@ -366,6 +367,7 @@ class AdversarialPatch(Attack):
         running = 0.0
         log_every = max(1, params["steps"] // 20)
         for step in range(params["steps"]):
+            progress.count("patch step", step + 1, params["steps"])
             idx = torch.randint(0, len(x), (bs,), generator=gen)
             tp = space.sample(bs, (side, side), (h, w), gen)
             logits = target.logits(apply_patch(x[idx], patch, tp, (lo, hi)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.gradients import ascent_step, project, random_start
 from aisec.attacks.evasion.health import GradientHealth, saturated_softmax
@@ -67,6 +68,7 @@ class PGD(FixedBudgetAttack):
         best = x.clone()
         alive = torch.ones(len(x), dtype=torch.bool)
         for r in range(p["restarts"]):
+            progress.count("restart", r + 1, p["restarts"])
             idx = alive.nonzero().flatten()
             if not len(idx):
                 break

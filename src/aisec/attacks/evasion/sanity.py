@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.apgd import APGDCE, APGDT
 from aisec.attacks.evasion.losses import ce_loss, min_classes
 from aisec.attacks.evasion.pgd import PGD
@@ -151,20 +152,25 @@ class GradientMaskingSanity(SecurityTest):
         # saturating model masks even where PGD's automatic margin loss would get through
         common = {"norm": norm, "keep_adversarials": False}
         ce = {**common, "loss": "ce"}
+        progress.note("unbounded PGD")
         unb = PGD(eps=big, steps=steps, random_start=False, **ce).run(target, data, seed=seed)
         base = PGD(eps=eps, steps=steps, **ce).run(target, data, seed=seed)
+        progress.note("PGD with more effort")
         more = PGD(eps=eps, steps=5 * steps, restarts=2, **ce).run(target, data, seed=seed)
+        progress.note("APGD-CE")
         apgd = APGDCE(eps=eps, steps=max(steps, 100), **common).run(target, data, seed=seed)
         broken = success(base)[1] | success(apgd)[1]
         if model.spec.n_classes >= min_classes("dlr", targeted=True):
             apgd_t = APGDT(eps=eps, steps=max(steps, 100), n_target_classes=3, **common)
             broken |= success(apgd_t.run(target, data, seed=seed))[1]
+        progress.note("Square")
         square = Square(eps=eps, queries=params["square_queries"], **common).run(
             target, data, seed=seed
         )
         ok = base.per_sample["clean_correct"]
         white = broken.sum() / ok.sum() if ok.any() else 0.0
         curve = []
+        progress.note("budget curve")
         for e in (eps / 2, eps, 2 * eps):
             res = base if e == eps else PGD(eps=e, steps=steps, **ce).run(target, data, seed=seed)
             curve.append({"eps": e, "robust_accuracy": float(res.metrics["robust_accuracy"])})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import torch
 
+from aisec import progress
 from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
 from aisec.attacks.evasion.losses import margin
 from aisec.params import Interval, Param, declare
@@ -184,6 +185,7 @@ def square_run(
     queries = np.ones(n, dtype=np.int64)
     n_features = c * h * w
     for it in range(1, n_queries):
+        progress.count("query", it, n_queries)
         active = (m_best > 0).nonzero().flatten()
         if not len(active):
             break
