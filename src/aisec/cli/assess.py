@@ -109,10 +109,15 @@ def register(app: typer.Typer) -> None:
         out: Path = report_folder_option(),
         formats: list[str] | None = report_formats_option(),
         fail_on: str = typer.Option(
-            None, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
+            None,
+            "--fail-on",
+            help="Exit 1 at/above: info|low|medium|high|critical (default: the config's "
+            "fail_on, high when it has none).",
         ),
         resume: str = typer.Option(
-            None, "--resume", help="Resume this run id (skips finished units)."
+            None,
+            "--resume",
+            help="Resume this run id (skips finished units; default: start a new run).",
         ),
         store: Path = store_option(),
         progress: bool = typer.Option(

@@ -27,13 +27,20 @@ def bom(
         ..., "--model", "-m", help="A model file (repeat for several)."
     ),
     data: list[Path] = typer.Option(
-        [], "--data", "-d", help="A data-set file used with the models (repeat for several)."
+        [],
+        "--data",
+        "-d",
+        help="A data-set file used with the models (repeat for several; default: none).",
     ),
     name: str | None = typer.Option(
         None, "--name", help="Name of the system the BOM describes (default: first model's name)."
     ),
-    fmt: str | None = format_option(None, FORMATS, "Output format: json (CycloneDX 1.6 JSON)."),
-    output: Path | None = output_option("Write the BOM to this file instead of stdout."),
+    fmt: str | None = format_option(
+        None, FORMATS, "Output format: json (CycloneDX 1.6 JSON; the default and only one)."
+    ),
+    output: Path | None = output_option(
+        "Write the BOM to this file instead of stdout (the default)."
+    ),
     environment: bool = typer.Option(
         True,
         "--environment/--no-environment",

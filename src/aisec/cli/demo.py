@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from aisec.cli.assess import report_folder_option, report_formats, report_formats_option
-from aisec.cli.common import threads_option, user_errors
+from aisec.cli.common import EXIT_OK, EXIT_USAGE, threads_option, user_errors
 from aisec.cli.output import epilog
 from aisec.extras import require_torch
 from aisec.threads import use_threads
@@ -16,7 +16,13 @@ from aisec.threads import use_threads
 def register(app: typer.Typer) -> None:
     """Add ``aisec demo``."""
 
-    @app.command("demo", epilog=epilog("aisec demo --quick --output demo-report/ --format html"))
+    @app.command(
+        "demo",
+        epilog=epilog(
+            "aisec demo --quick --output demo-report/ --format html",
+            exit_codes=f"{EXIT_OK} ok (whatever the findings), {EXIT_USAGE} usage or input error",
+        ),
+    )
     @user_errors
     def demo(
         out: Path = report_folder_option(),
@@ -44,4 +50,4 @@ def register(app: typer.Typer) -> None:
             config=demo_config(quick=quick, files_dir=out / "model-files"),
             formats=wanted,
         )
-        raise typer.Exit(0)
+        raise typer.Exit(EXIT_OK)

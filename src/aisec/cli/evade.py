@@ -40,6 +40,8 @@ FAMILY = "evasion"
 """Registry family whose tests ``aisec evade`` runs."""
 FORMATS = ("table", "json")
 """Output formats of ``aisec evade``."""
+ATTACK_DEFAULT = "the attack's own, as `aisec list` shows"
+"""What an attack option left out means, in ``--help``."""
 ATTACK_HELP = (
     "Attack: a registered evasion test, by id (evasion.pgd) or short name (pgd); "
     "`aisec list` describes them."
@@ -281,25 +283,40 @@ def register(app: typer.Typer) -> None:
             None,
             "--eps",
             help="Budget, >= 0 (e.g. 0.03 or 8/255); several (or comma-separated, at most "
-            f"{MAX_CURVE_POINTS}) give a curve.",
+            f"{MAX_CURVE_POINTS}) give a curve (default: {ATTACK_DEFAULT}).",
         ),
-        norm: str = typer.Option(None, "--norm", help="linf, l2 or l1."),
+        norm: str = typer.Option(
+            None, "--norm", help=f"linf, l2 or l1 (default: {ATTACK_DEFAULT})."
+        ),
         steps: int = typer.Option(
-            None, "--steps", help="Iterations, at least 1 (the attack sets the maximum)."
+            None,
+            "--steps",
+            help=f"Iterations, at least 1 (the attack sets the maximum; default: {ATTACK_DEFAULT}).",
         ),
-        restarts: int = typer.Option(None, "--restarts", help="Random restarts, 1 to 1000."),
+        restarts: int = typer.Option(
+            None, "--restarts", help=f"Random restarts, 1 to 1000 (default: {ATTACK_DEFAULT})."
+        ),
         queries: int = typer.Option(
-            None, "--queries", help="Query budget per point, 1 to 10000000 (black-box)."
+            None,
+            "--queries",
+            help=f"Query budget per point, 1 to 10000000 (black-box; default: {ATTACK_DEFAULT}).",
         ),
         targeted: bool = typer.Option(
-            None, "--targeted/--untargeted", help="Targeted attack (random target classes)."
+            None,
+            "--targeted/--untargeted",
+            help=f"Targeted attack (random target classes; default: {ATTACK_DEFAULT}).",
         ),
-        preset: str = typer.Option(None, "--preset", help="Ensemble preset (standard, fast, ...)."),
+        preset: str = typer.Option(
+            None,
+            "--preset",
+            help=f"Ensemble preset (standard, fast, ...; default: {ATTACK_DEFAULT}).",
+        ),
         seed: int = typer.Option(0, "--seed", help="Random seed, 0 to 2**32 - 1."),
         factory: str = typer.Option(
             None,
             "--factory",
-            help="package.module:function building the model for safetensors weights.",
+            help="package.module:function building the model for safetensors weights "
+            "(default: none; needed only with safetensors weights).",
         ),
         bounds: str = typer.Option(
             "0,1", "--bounds", help="Valid input range, 'low,high' (finite, low < high)."
@@ -308,7 +325,9 @@ def register(app: typer.Typer) -> None:
             None, "--n-classes", help="Number of classes, at least 2 (default: inferred)."
         ),
         limit: int = typer.Option(
-            None, "--limit", help="Attack a seeded subset of this size (at least 1)."
+            None,
+            "--limit",
+            help="Attack a seeded subset of this size (at least 1; default: all the data).",
         ),
         fmt: str | None = format_option(
             None,
@@ -316,7 +335,7 @@ def register(app: typer.Typer) -> None:
             "Output format: table (default; the summary, on stderr) or json (on stdout).",
         ),
         output: Path | None = output_option(
-            "Write the result to this file instead of stdout ('-' for stdout)."
+            "Write the result to this file instead of stdout ('-' for stdout, the default)."
         ),
         json_out: Path = typer.Option(
             None,

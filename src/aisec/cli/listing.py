@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from aisec.cli.common import out_console, user_errors
 from aisec.cli.output import (
@@ -22,9 +22,20 @@ from aisec.cli.output import (
     output_option,
     write_output,
 )
+from aisec.cli.tables import Col, fitted_table
 
 FORMATS = ("table", "json")
 """Output formats of ``aisec list``."""
+
+
+TEST_COLUMNS = (
+    Col("id", key=True),
+    Col("family", optional=True),
+    Col("needs"),
+    Col("threats", detail=True),
+    Col("defaults", detail=True),
+)
+"""Columns of the tests table: at 80 columns, threats and defaults become lines under the id."""
 
 
 def _print_tables(
@@ -34,28 +45,35 @@ def _print_tables(
     console: Console,
 ) -> None:
     """The tests, built-in targets and data sets as three tables on ``console``."""
-    t = Table(title="Tests")
-    for col in ("id", "family", "needs", "threats", "defaults"):
-        t.add_column(col)
+    rows = []
     for k, d in tests.items():
         defaults = ", ".join(f"{a}={b}" for a, b in d["defaults"].items() if b is not None)
-        t.add_row(
-            k, d["family"], ", ".join(d["requires"]) or "-", ", ".join(d["threats"]), defaults
+        rows.append(
+            [
+                Text(k),
+                Text(d["family"]),
+                Text(", ".join(d["requires"]) or "-"),
+                Text("\n".join(d["threats"])),
+                Text(defaults),
+            ]
         )
-    console.print(t)
-    bt = Table(title="Built-in targets")
-    bt.add_column("name")
-    bt.add_column("data set")
-    bt.add_column("description")
-    for k, d in targets.items():
-        bt.add_row(k, d["dataset"], d["description"])
-    console.print(bt)
-    dt = Table(title="Built-in data sets (use builtin:NAME[:train|test|all])")
-    dt.add_column("name")
-    dt.add_column("description")
-    for k, v in datasets.items():
-        dt.add_row(k, v)
-    console.print(dt)
+    console.print(fitted_table(console, TEST_COLUMNS, rows, title="Tests"))
+    console.print(
+        fitted_table(
+            console,
+            (Col("name", key=True), Col("data set", key=True), Col("description")),
+            [[Text(k), Text(d["dataset"]), Text(d["description"])] for k, d in targets.items()],
+            title="Built-in targets",
+        )
+    )
+    console.print(
+        fitted_table(
+            console,
+            (Col("name", key=True), Col("description")),
+            [[Text(k), Text(v)] for k, v in datasets.items()],
+            title="Built-in data sets (use builtin:NAME[:train|test|all])",
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -65,7 +83,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def list_(
         fmt: str | None = format_option(None, FORMATS, "Output format: table (default), json."),
-        output: Path | None = output_option("Write the output to this file instead of stdout."),
+        output: Path | None = output_option(
+            "Write the output to this file instead of stdout (the default)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Alias of --format json."),
     ) -> None:
         """List the tests an assessment can run, the built-in targets and the built-in data sets."""

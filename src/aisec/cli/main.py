@@ -17,6 +17,8 @@ from aisec.cli import (
     taxonomy,
     threats,
 )
+from aisec.cli.common import EXIT_FINDINGS, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE
+from aisec.cli.output import epilog
 
 app = typer.Typer(
     name="aisec",
@@ -24,6 +26,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    epilog=epilog(
+        "aisec demo --quick",
+        "aisec scan models/ --fail-on high",
+        "aisec list",
+        exit_codes=f"{EXIT_OK} ok, {EXIT_FINDINGS} findings at or above --fail-on (assess, "
+        f"report, scan) or integrity differences (manifest verify), {EXIT_USAGE} usage or "
+        f"input error, {EXIT_INCONCLUSIVE} inconclusive: no unit produced evidence (assess, "
+        "report); each command's --help lists its own",
+    ),
 )
 
 

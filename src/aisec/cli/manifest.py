@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
-from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, err_console, fail, user_errors
+from aisec.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, err_console, fail, user_errors
 from aisec.cli.output import (
     check_output,
     choose_format,
@@ -21,6 +21,7 @@ from aisec.cli.output import (
     output_option,
     write_output,
 )
+from aisec.cli.tables import Col, fitted_table
 
 if TYPE_CHECKING:
     from aisec.supplychain.manifest import Verification
@@ -34,6 +35,13 @@ manifest_app = typer.Typer(
     name="manifest",
     help="Integrity manifests: SHA-256 of every model, data and config file, optionally signed.",
     no_args_is_help=True,
+    epilog=epilog(
+        "aisec manifest keygen --output release",
+        "aisec manifest create release/ --sign-key release.key.pem",
+        "aisec manifest verify release/ --public-key release.pub.pem",
+        exit_codes=f"{EXIT_OK} ok, {EXIT_FINDINGS} verify found a difference or a bad "
+        f"signature, {EXIT_USAGE} usage or input error",
+    ),
 )
 
 
@@ -47,9 +55,13 @@ def create(
     output: Path | None = output_option(
         "Manifest file to write (default: DIR/aisec-manifest.json)."
     ),
-    fmt: str | None = format_option(None, CREATE_FORMATS, "Manifest format: json (the only one)."),
+    fmt: str | None = format_option(
+        None, CREATE_FORMATS, "Manifest format: json (the default and only one)."
+    ),
     sign_key: Path | None = typer.Option(
-        None, "--sign-key", help="Ed25519 private key (PEM) to sign the manifest with."
+        None,
+        "--sign-key",
+        help="Ed25519 private key (PEM) to sign the manifest with (default: unsigned).",
     ),
 ) -> None:
     """Hash every file under DIR and write a manifest (the manifest itself is never hashed)."""
@@ -95,11 +107,12 @@ def _print_verdict(result: Verification, console: Console) -> None:
         + [("added", p) for p in result.added]
     )
     if rows:
-        table = Table(title="Integrity differences")
-        table.add_column("status")
-        table.add_column("path")
-        for status, path in rows:
-            table.add_row(status, path)
+        table = fitted_table(
+            console,
+            (Col("status"), Col("path", key=True)),
+            [[Text(status), Text(path)] for status, path in rows],
+            title="Integrity differences",
+        )
         console.print(table)
     console.print(_SIGNATURE_MESSAGES[result.signature])
     verdict = "[green]OK[/]" if result.ok else "[red]FAILED[/]"
@@ -113,8 +126,8 @@ def _print_verdict(result: Verification, console: Console) -> None:
     "verify",
     epilog=epilog(
         "aisec manifest verify release/ --public-key release.pub.pem --format json -o check.json",
-        exit_codes="0 every file matches, 1 a file was added, removed or changed or the "
-        "signature is bad, 2 usage or input error",
+        exit_codes=f"{EXIT_OK} every file matches, {EXIT_FINDINGS} a file was added, removed "
+        f"or changed or the signature is bad, {EXIT_USAGE} usage or input error",
     ),
 )
 @user_errors
@@ -124,12 +137,18 @@ def verify(
         None, "--manifest", "-m", help="Manifest to check (default: DIR/aisec-manifest.json)."
     ),
     public_key: Path | None = typer.Option(
-        None, "--public-key", help="Ed25519 public key (PEM); the manifest must be signed by it."
+        None,
+        "--public-key",
+        help="Ed25519 public key (PEM); the manifest must be signed by it (default: a "
+        "signature is reported but not checked).",
     ),
     output_format: str | None = format_option(
         None, VERIFY_FORMATS, "Output format: table (default; on stderr) or json (on stdout)."
     ),
-    output: Path | None = output_option("Write the result to this file instead of stdout."),
+    output: Path | None = output_option(
+        "Write the result to this file instead of stdout (default: stdout for json; the "
+        "table always goes to stderr)."
+    ),
 ) -> None:
     """Report files added, removed or changed since the manifest; exit 1 on any difference."""
     from aisec.supplychain.manifest import load_public_key, verify_manifest

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from aisec.cli.common import fail
+from aisec.cli.common import EXIT_FINDINGS, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, fail
 
 STDOUT = "-"
 """``--output -`` means stdout."""
@@ -102,14 +102,29 @@ def write_output(text: str, output: Path | None) -> None:
     output.write_text(text, encoding="utf-8")
 
 
-def epilog(*examples: str, exit_codes: str = "0 ok, 2 usage or input error") -> str:
-    """Help epilog with example invocations and the exit codes (one paragraph each)."""
-    lines = [f"Example: {e}" for e in examples]
-    return "\n\n".join([*lines, f"Exit codes: {exit_codes}."])
-
+OK_EXIT = f"{EXIT_OK} ok, {EXIT_USAGE} usage or input error"
+"""Exit codes of the commands that report no findings."""
 
 FINDINGS_EXIT = (
-    "0 ok, 1 findings at or above --fail-on, 2 usage or input error, "
-    "3 inconclusive (no unit produced evidence)"
+    f"{EXIT_OK} ok, {EXIT_FINDINGS} findings at or above --fail-on, "
+    f"{EXIT_USAGE} usage or input error, "
+    f"{EXIT_INCONCLUSIVE} inconclusive (no unit produced evidence)"
 )
-"""Exit codes of the commands with ``--fail-on``."""
+"""Exit codes of the commands with ``--fail-on`` that run an assessment."""
+
+SCAN_EXIT = (
+    f"{EXIT_OK} no finding at or above --fail-on, {EXIT_FINDINGS} findings at or above "
+    f"--fail-on, {EXIT_USAGE} usage or input error"
+)
+"""Exit codes of ``aisec scan``."""
+
+EXAMPLE_HEADING = "Example:"
+"""Heading of each example paragraph in ``--help`` (the tests look for it)."""
+EXIT_CODES_HEADING = "Exit codes:"
+"""Heading of the exit-codes paragraph in ``--help`` (the tests look for it)."""
+
+
+def epilog(*examples: str, exit_codes: str = OK_EXIT) -> str:
+    """Help epilog with example invocations and the exit codes (one paragraph each)."""
+    lines = [f"{EXAMPLE_HEADING} {e}" for e in examples]
+    return "\n\n".join([*lines, f"{EXIT_CODES_HEADING} {exit_codes}."])

@@ -36,8 +36,7 @@ def register(app: typer.Typer) -> None:
         store: Path = store_option(),
         list_runs: bool = typer.Option(False, "--list", help="List stored runs and exit."),
     ) -> None:
-        """Re-render report.html, report.json, report.md and report.sarif of RUN_ID from the
-        results store."""
+        """Re-render report.html, report.json, report.md and report.sarif of RUN_ID from the results store."""
         from aisec.assessment import ResultStore, load_report_data
         from aisec.cli.summary import print_summary
         from aisec.errors import StoreError

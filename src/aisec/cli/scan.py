@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
 from aisec.cli.common import (
     EXIT_FINDINGS,
@@ -18,7 +18,7 @@ from aisec.cli.common import (
     user_errors,
 )
 from aisec.cli.output import (
-    FINDINGS_EXIT,
+    SCAN_EXIT,
     check_output,
     choose_format,
     epilog,
@@ -27,6 +27,7 @@ from aisec.cli.output import (
     output_option,
     write_output,
 )
+from aisec.cli.tables import Col, fitted_table
 
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -35,21 +36,41 @@ FORMATS = ("table", "json", "sarif")
 """Output formats of ``aisec scan``."""
 
 
+SCAN_COLUMNS = (
+    Col("file", key=True, detail=True),
+    Col("format", detail=True),
+    Col("severity"),
+    Col("rule", key=True),
+    Col("message", detail=True, label=False),
+    Col("location", detail=True),
+)
+"""Columns of the scan table: when narrow, format, message and location (then a long file
+name) move into one details column."""
+
+
 def _table(report: object, console: Console) -> None:
     from aisec.supplychain.scan import ScanReport
 
     assert isinstance(report, ScanReport)
-    table = Table(title="aisec scan", show_lines=False)
-    for col in ("file", "format", "severity", "rule", "message", "location"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for fr in report.files:
         if not fr.findings:
-            table.add_row(fr.path, fr.format, "[green]clean[/]", "", "", "")
+            rows.append(
+                [Text(fr.path), Text(fr.format), Text("clean", style="green")] + [Text()] * 3
+            )
         for f in fr.findings:
             sev = f.severity.value
-            table.add_row(
-                fr.path, fr.format, f"[{_STYLE[sev]}]{sev}[/]", f.rule, f.title, f.location
+            rows.append(
+                [
+                    Text(fr.path),
+                    Text(fr.format),
+                    Text(sev, style=_STYLE[sev]),
+                    Text(f.rule),
+                    Text(f.title),
+                    Text(f.location),
+                ]
             )
+    table = fitted_table(console, SCAN_COLUMNS, rows, title="aisec scan")
     console.print(table)
 
 
@@ -60,7 +81,7 @@ def register(app: typer.Typer) -> None:
         "scan",
         epilog=epilog(
             "aisec scan models/ --format sarif --output scan.sarif --fail-on high",
-            exit_codes=FINDINGS_EXIT,
+            exit_codes=SCAN_EXIT,
         ),
     )
     @user_errors
@@ -74,10 +95,15 @@ def register(app: typer.Typer) -> None:
         fail_on: str = typer.Option(
             "high", "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
         ),
-        output: Path | None = output_option("Write the report to this file instead of stdout."),
+        output: Path | None = output_option(
+            "Write the report to this file instead of stdout (default: stdout; the table goes "
+            "to stderr)."
+        ),
     ) -> None:
-        """Scan model files statically (pickle, PyTorch, joblib, NumPy, Keras, ONNX,
-        safetensors, GGUF, archives) and report unsafe content."""
+        """Scan model files statically and report unsafe content.
+
+        Formats: pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, GGUF, archives.
+        """
         from aisec.records import Severity
         from aisec.report.sarif import findings_to_sarif
         from aisec.supplychain.scan import scan_paths

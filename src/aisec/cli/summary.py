@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
+from aisec.cli.tables import Col, fitted_table
 from aisec.report.model import ReportData
 from aisec.report.views import view_for
 
@@ -19,6 +20,25 @@ SEVERITY_STYLE = {
 }
 
 
+RESULT_COLUMNS = (
+    Col("test", key=True),
+    Col("target", key=True),
+    Col("status"),
+    Col("clean acc", justify="right"),
+    Col("robust acc", justify="right"),
+    Col("success", justify="right"),
+    Col("seconds", justify="right", optional=True),
+)
+"""Columns of the results table; seconds is dropped when the console is too narrow."""
+FINDING_COLUMNS = (
+    Col("severity"),
+    Col("rule", key=True),
+    Col("target", key=True),
+    Col("title"),
+)
+"""Columns of the findings table (info findings are not listed)."""
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
@@ -29,34 +49,41 @@ def _fmt(v: Any) -> str:
 
 def print_summary(data: ReportData, console: Console) -> None:
     """A results table, then the findings table, then the verdict."""
-    table = Table(title=f"aisec assessment: {data.name} ({data.run_id})", show_lines=False)
-    table.add_column("test", no_wrap=True, min_width=16)
-    table.add_column("target", no_wrap=True)
-    table.add_column("status")
-    for col in ("clean acc", "robust acc", "success", "seconds"):
-        table.add_column(col, justify="right")
+    rows = []
     for r in data.results:
         cells = view_for(r).summary(r)
-        table.add_row(
-            r.test_id,
-            r.target,
-            r.status.value if r.ok else f"[yellow]{r.status.value}[/]",
-            _fmt(cells.clean),
-            _fmt(cells.under_attack),
-            _fmt(cells.success),
-            f"{r.seconds:.1f}",
+        rows.append(
+            [
+                Text(r.test_id),
+                Text(r.target),
+                Text(r.status.value, style="" if r.ok else "yellow"),
+                Text(_fmt(cells.clean)),
+                Text(_fmt(cells.under_attack)),
+                Text(_fmt(cells.success)),
+                Text(f"{r.seconds:.1f}"),
+            ]
         )
-    console.print(table)
+    console.print(
+        fitted_table(
+            console,
+            RESULT_COLUMNS,
+            rows,
+            title=f"aisec assessment: {data.name} ({data.run_id})",
+            show_lines=False,
+        )
+    )
     if data.findings:
-        ft = Table(title="Findings", show_lines=False)
-        for col in ("severity", "rule", "target", "title"):
-            ft.add_column(col)
-        for f in data.findings:
-            if f.severity.value == "info":
-                continue
-            style = SEVERITY_STYLE[f.severity.value]
-            ft.add_row(f"[{style}]{f.severity.value}[/]", f.rule, f.target, f.title)
-        console.print(ft)
+        rows = [
+            [
+                Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]),
+                Text(f.rule),
+                Text(f.target),
+                Text(f.title),
+            ]
+            for f in data.findings
+            if f.severity.value != "info"
+        ]
+        console.print(fitted_table(console, FINDING_COLUMNS, rows, title="Findings"))
     for w in data.warnings:
         console.print(f"[yellow]warning:[/] {w}")
     worst = data.max_severity

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aisec.cli.common import out_console, user_errors
 from aisec.cli.output import (
@@ -22,6 +23,7 @@ from aisec.cli.output import (
     output_option,
     write_output,
 )
+from aisec.cli.tables import Col, fitted_table
 
 if TYPE_CHECKING:
     from aisec.taxonomy import Catalogue, ThreatEntry
@@ -30,10 +32,22 @@ FORMATS = ("table", "json")
 """Output formats of ``aisec taxonomy``."""
 
 
+CATALOGUE_COLUMNS = (
+    Col("id", key=True),
+    Col("name", detail=True, label=False),
+    Col("NIST", detail=True),
+    Col("ATLAS", detail=True),
+    Col("OWASP", detail=True),
+    Col("AI Act", detail=True),
+    Col("tests", detail=True),
+)
+"""Columns of the catalogue table: when narrow, one ``threat`` column of labelled lines."""
+
+
 def _detail(entry: ThreatEntry) -> Table:
     table = Table(title=f"{entry.id}: {entry.name}", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
     a = entry.attacker
     rows = [
         ("description", entry.description),
@@ -77,19 +91,25 @@ def _print(catalogue: Catalogue, query: str, matches: list[ThreatEntry], console
         entry = catalogue.get(query) if query in catalogue.ids else matches[0]
         console.print(_detail(entry))
         return
-    table = Table(title=f"Threat catalogue ({len(matches)} of {len(catalogue.threats)})")
-    for col in ("id", "name", "NIST", "ATLAS", "OWASP", "AI Act", "tests"):
-        table.add_column(col, overflow="fold")
-    for t in matches:
-        table.add_row(
-            t.id,
-            t.name,
-            ", ".join(t.ids("nist")) or "-",
-            ", ".join(t.ids("atlas")) or "-",
-            ", ".join(t.ids("owasp-ml", "owasp-llm")) or "-",
-            ", ".join(t.ai_act),
-            ", ".join(t.tests) or "-",
-        )
+    rows = [
+        [
+            Text(t.id),
+            Text(t.name),
+            Text("\n".join(t.ids("nist")) or "-"),
+            Text("\n".join(t.ids("atlas")) or "-"),
+            Text("\n".join(t.ids("owasp-ml", "owasp-llm")) or "-"),
+            Text("\n".join(t.ai_act)),
+            Text(", ".join(t.tests) or "-"),
+        ]
+        for t in matches
+    ]
+    table = fitted_table(
+        console,
+        CATALOGUE_COLUMNS,
+        rows,
+        details_header="threat",
+        title=f"Threat catalogue ({len(matches)} of {len(catalogue.threats)})",
+    )
     console.print(table)
     if not matches:
         console.print("No threat matches; try a shorter query or drop --framework.")
@@ -108,15 +128,20 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def taxonomy(
         query: str = typer.Argument(
-            "", help="Text to search in ids, names, descriptions and framework IDs."
+            "",
+            help="Text to search in ids, names, descriptions and framework IDs (default: "
+            "every threat).",
         ),
         framework: str | None = typer.Option(
             None,
             "--framework",
-            help="Only threats with IDs in this framework: nist, atlas, owasp-ml, owasp-llm.",
+            help="Only threats with IDs in this framework: nist, atlas, owasp-ml, owasp-llm "
+            "(default: any).",
         ),
         fmt: str | None = format_option(None, FORMATS, "Output format: table (default), json."),
-        output: Path | None = output_option("Write the output to this file instead of stdout."),
+        output: Path | None = output_option(
+            "Write the output to this file instead of stdout (the default)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Alias of --format json."),
     ) -> None:
         """Browse the threat catalogue and its crosswalk to NIST, ATLAS, OWASP and the AI Act."""

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import typer
 import yaml
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from aisec.cli.common import err_console, user_errors
 from aisec.cli.output import (
@@ -20,6 +22,7 @@ from aisec.cli.output import (
     output_option,
     write_output,
 )
+from aisec.cli.tables import Col, fitted_table
 
 if TYPE_CHECKING:
     from aisec.threat import ThreatModel
@@ -27,20 +30,31 @@ if TYPE_CHECKING:
 FORMATS = ("md", "json", "html")
 
 
-def _summary(tm: ThreatModel) -> Table:
-    table = Table(title=f"Threat model of {tm.profile.name}")
-    for col in ("threat", "applies", "L", "I", "risk", "tests"):
-        table.add_column(col)
-    for t in tm.threats:
-        table.add_row(
-            t.id,
-            "yes" if t.applicable else "no",
-            str(t.likelihood or "-"),
-            str(t.impact or "-"),
-            f"{t.risk} {t.risk_level}" if t.applicable else "-",
-            ", ".join(t.tests) or "-",
-        )
-    return table
+SUMMARY_COLUMNS = (
+    Col("threat", key=True),
+    Col("applies"),
+    Col("L", optional=True),
+    Col("I", optional=True),
+    Col("risk"),
+    Col("tests"),
+)
+"""Columns of the threat summary: when narrow, likelihood (L) and impact (I) are left out (the
+risk column is their product)."""
+
+
+def _summary(tm: ThreatModel, console: Console) -> Table:
+    rows = [
+        [
+            Text(t.id),
+            Text("yes" if t.applicable else "no"),
+            Text(str(t.likelihood or "-")),
+            Text(str(t.impact or "-")),
+            Text(f"{t.risk} {t.risk_level}" if t.applicable else "-"),
+            Text(", ".join(t.tests) or "-"),
+        ]
+        for t in tm.threats
+    ]
+    return fitted_table(console, SUMMARY_COLUMNS, rows, title=f"Threat model of {tm.profile.name}")
 
 
 def render(tm: ThreatModel, fmt: str) -> str:
@@ -74,11 +88,14 @@ def register(app: typer.Typer) -> None:
             help="System profile: a YAML file or builtin:NAME (e.g. builtin:digits-classifier).",
         ),
         fmt: str | None = format_option(None, FORMATS, "Output format: md (default), json, html."),
-        output: Path | None = output_option("Write the output to this file instead of stdout."),
+        output: Path | None = output_option(
+            "Write the output to this file instead of stdout (the default)."
+        ),
         emit_config: Path | None = typer.Option(
             None,
             "--emit-config",
-            help="Write the test plan as an assessment config for `aisec assess`.",
+            help="Write the test plan as an assessment config for `aisec assess` (default: "
+            "none written).",
         ),
     ) -> None:
         """Derive the applicable threats, their risk and a test plan from a system profile."""
@@ -88,7 +105,7 @@ def register(app: typer.Typer) -> None:
         fmt = choose_format(fmt, FORMATS, default="md")
         check_output(output)
         tm = derive_threats(load_profile(profile))
-        err_console.print(_summary(tm))
+        err_console.print(_summary(tm, err_console))
         for line in missing_extras():
             typer.echo(f"note: {line}; the plan lists them as planned", err=True)
         write_output(render(tm, fmt), output)
