@@ -18,7 +18,8 @@ class EvasionView(OutcomeView):
     figures: ClassVar[tuple[str, ...]] = ("robustness", "queries", "examples")
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """n, budget, accuracies, success, perturbation sizes, query cost, minimal norm."""
+        """n, budget, accuracies, success, perturbation sizes, query cost, minimal norm, and the
+        unbroken points with signs of gradient masking (when there are any)."""
         o = _outcome(result, EvasionOutcome)
         out: dict[str, Any] = {
             "n": o.n,
@@ -36,6 +37,8 @@ class EvasionView(OutcomeView):
             out["queries_mean"] = o.queries.mean
         if o.minimal_perturbation is not None and o.minimal_perturbation.median is not None:
             out["minimal_perturbation_median"] = o.minimal_perturbation.median
+        if o.gradient_signs is not None and o.gradient_signs.flagged:
+            out["unbroken_points_with_masking_signs"] = o.gradient_signs.flagged
         return out
 
     def summary(self, result: Result) -> SummaryCells:
