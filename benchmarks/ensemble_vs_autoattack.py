@@ -3,7 +3,8 @@
 Same model, same points, same budget, the published standard version everywhere it exists:
 APGD-CE (100 iterations, 1 restart), APGD-T (9 target classes, 100 iterations), FAB-T (9 target
 classes, 100 iterations) and Square (5000 queries, p_init 0.8). The original is the authors'
-code as packaged on PyPI (``pyautoattack``); torchattacks 3.5.1 ports it; ART 1.20.1 has no
+code as packaged on PyPI (``pyautoattack``); torchattacks 3.5.1 ports it (its "standard" keeps
+10 iterations for APGD-CE, APGD-T and FAB-T, so they are set to 100 here); ART 1.20.1 has no
 FAB-T and no APGD-T, so it runs its closest configuration (APGD-CE, targeted APGD-DLR over the
 other classes, Square) and says so. Prints robust accuracy and wall time per tool, the ratio of
 each tool's time to aisec's, and aisec's and the original's time per stage.
@@ -143,10 +144,14 @@ def run_torchattacks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     attack = torchattacks.AutoAttack(
         model, norm="Linf", eps=eps, version="standard", n_classes=10, seed=0
     )
+    # torchattacks' "standard" keeps its attacks' default of 10 iterations; the paper's is 100
+    for inner in attack._autoattack.attacks:
+        if hasattr(inner, "steps"):
+            inner.steps = 100
     start = time.perf_counter()
     x_adv = attack(x, y)
     seconds = time.perf_counter() - start
-    return Row("", "torchattacks", robust(model, x_adv, x, y), seconds)
+    return Row("", "torchattacks", robust(model, x_adv, x, y), seconds, note="steps set to 100")
 
 
 def run_art(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> Row:
