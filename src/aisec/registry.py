@@ -23,9 +23,13 @@ _LOADED = False
 
 # Modules whose import registers the built-in tests.
 _BUILTIN_MODULES = ("aisec.supplychain.test",)
-# Those that need an optional dependency: (module, dependency and extra, what is left out).
-_OPTIONAL_MODULES = (("aisec.attacks.evasion", "torch", "the evasion tests need PyTorch"),)
+# Those that need an optional dependency: (module, dependency and extra, what is left out,
+# prefix of the test ids the module registers).
+_OPTIONAL_MODULES = (
+    ("aisec.attacks.evasion", "torch", "the evasion tests need PyTorch", "evasion."),
+)
 _UNAVAILABLE: list[str] = []
+_UNAVAILABLE_PREFIXES: dict[str, str] = {}
 
 
 def register(cls: T) -> T:
@@ -44,13 +48,14 @@ def _load_all() -> None:
     _LOADED = True
     for name in _BUILTIN_MODULES:
         importlib.import_module(name)
-    for name, dependency, what in _OPTIONAL_MODULES:
+    for name, dependency, what, prefix in _OPTIONAL_MODULES:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
             if not is_missing(exc, dependency):
                 raise
             _UNAVAILABLE.append(f"{what}: {install_hint(dependency)}")
+            _UNAVAILABLE_PREFIXES[prefix] = install_hint(dependency)
     for ep in entry_points(group="aisec.tests"):
         register(ep.load())
 
@@ -70,6 +75,21 @@ def available_tests() -> dict[str, type[SecurityTest]]:
     """All registered tests, by id."""
     _load_all()
     return dict(sorted(_REGISTRY.items()))
+
+
+def needs_extra(test_id: str) -> str | None:
+    """How to install the optional dependency a built-in test needs, when it is missing here.
+
+    None when the test is registered, or is not a built-in test of an optional group (a test
+    aisec does not have yet).
+    """
+    _load_all()
+    if test_id in _REGISTRY:
+        return None
+    for prefix, hint in _UNAVAILABLE_PREFIXES.items():
+        if test_id.startswith(prefix):
+            return hint
+    return None
 
 
 def missing_extras() -> list[str]:

@@ -199,6 +199,11 @@ EPS_2000 = ",".join(f"{i / 20000:g}" for i in range(2000))
             [*EVADE_FILE_EPS, "--limit", "0"], "--limit: must be at least 1", id="zero-limit"
         ),
         pytest.param(
+            [*EVADE_FILE_EPS, "--attack", "sanity"],
+            "evasion.sanity checks an evaluation for gradient masking rather than attacking",
+            id="sanity-is-not-an-attack",
+        ),
+        pytest.param(
             ["evade", "--model", "model.pt", "--data", "empty.npz", "--eps", "0.1"],
             "empty.npz has no samples; give at least one",
             id="empty-npz",

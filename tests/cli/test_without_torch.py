@@ -190,8 +190,12 @@ def test_threats_derive_a_plan_and_name_the_extra(no_torch, tmp_path: Path) -> N
     assert doc["profile"]["name"] == "digits-classifier"
     assert any(t["applicable"] for t in doc["threats"])
     assert "supplychain.scan" in [t["id"] for t in doc["plan"]["tests"]]
-    assert "evasion.pgd" in [t["id"] for t in doc["plan"]["planned_tests"]]
+    unavailable = {t["id"]: t for t in doc["plan"]["unavailable_tests"]}
+    assert "evasion.pgd" in unavailable
+    assert unavailable["evasion.pgd"]["install"] == "pip install 'aisec[torch]'"
+    assert "evasion.pgd" not in [t["id"] for t in doc["plan"]["planned_tests"]]
     assert "the evasion tests need PyTorch: pip install 'aisec[torch]'" in r.stderr
+    assert "the plan lists them as unavailable" in r.stderr
 
 
 def test_taxonomy_and_list(no_torch, tmp_path: Path) -> None:

@@ -249,7 +249,8 @@ def _assessment_log(folder: Path, model: Path, points, monkeypatch) -> dict[str,
     results = [pgd.run(target, points, seed=0), scan.run(target, None, seed=0)]
     findings = [*pgd.findings(results[0]), *scan.findings(results[1])]
     cli = scan_paths([(models / "evil.pkl").resolve()]).findings
-    assert any(str(folder) in f.id for f in [*findings, *cli])  # the ids hold absolute paths
+    assert any(str(folder) in f.location for f in [*findings, *cli])  # locations are absolute
+    assert not any(str(folder) in f.id for f in [*findings, *cli])  # ids are not
     data = ReportData(
         run_id="run-1",
         name="two folders",

@@ -69,14 +69,27 @@ def evasion_attacks() -> dict[str, type[SecurityTest]]:
 
     prefix = f"{FAMILY}."
     return {
-        k.removeprefix(prefix): cls for k, cls in available_tests().items() if cls.family == FAMILY
+        k.removeprefix(prefix): cls
+        for k, cls in available_tests().items()
+        if cls.family == FAMILY and k not in NOT_ATTACKS
     }
+
+
+NOT_ATTACKS = {
+    "evasion.sanity": (
+        "evasion.sanity checks an evaluation for gradient masking rather than attacking; "
+        "`aisec assess` adds it to every gradient attack (sanity_checks: true)"
+    ),
+}
+"""Tests of the evasion family that are not attacks, so `aisec evade` does not offer them."""
 
 
 def resolve_attack(name: str) -> type[SecurityTest]:
     """The evasion test named ``name`` (``pgd`` or ``evasion.pgd``), else an error listing them."""
     attacks = evasion_attacks()
     short = name.strip().lower().removeprefix(f"{FAMILY}.")
+    if f"{FAMILY}.{short}" in NOT_ATTACKS:
+        raise AisecError(NOT_ATTACKS[f"{FAMILY}.{short}"])
     if short not in attacks:
         raise AisecError(
             f"unknown attack {name!r}; choose one of {', '.join(attacks)} "

@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
         tm = derive_threats(load_profile(profile))
         err_console.print(_summary(tm, err_console))
         for line in missing_extras():
-            typer.echo(f"note: {line}; the plan lists them as planned", err=True)
+            typer.echo(f"note: {line}; the plan lists them as unavailable", err=True)
         write_output(render(tm, fmt), output)
         if not is_stdout(output):
             err_console.print(f"wrote {fmt} threat model to {output}")

@@ -49,6 +49,8 @@ def _threat_model(tm: ThreatModel) -> list[str]:
         [[t.id, view.params_text(t.params), ", ".join(t.threats), t.reason] for t in tm.plan.tests],
     )
     lines += ["", f"Planned tests (not available yet): {view.planned_text(tm.plan)}.", ""]
+    if tm.plan.unavailable:
+        lines += [f"Tests this installation cannot run: {view.unavailable_text(tm.plan)}.", ""]
     for k, v in sorted(tm.plan.needs_config.items()):
         lines += [f"- `{k}` needs your parameters: {v}"]
     if tm.plan.needs_config:

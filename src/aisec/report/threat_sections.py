@@ -50,6 +50,7 @@ def _context(tm: ThreatModel, register: RiskRegister, ai: AiActEvidence) -> dict
         "facts": view.profile_facts(tm),
         "svg": markupsafe.Markup(dataflow_svg(tm)),
         "planned": view.planned_text(tm.plan),
+        "unavailable": view.unavailable_text(tm.plan),
         "needs": sorted(tm.plan.needs_config.items()),
         "heatmap": _heatmap(register),
         "gaps": view.gaps_text(register),

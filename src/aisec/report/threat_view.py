@@ -93,6 +93,13 @@ def planned_text(plan: Plan) -> str:
     return ", ".join(f"{k} ({', '.join(v)})" for k, v in sorted(plan.planned.items())) or "none"
 
 
+def unavailable_text(plan: Plan) -> str:
+    """Built-in tests this installation cannot run, with what installs them (empty: none)."""
+    hints = sorted(set(plan.install_hints.values()))
+    names = ", ".join(sorted(plan.unavailable))
+    return f"{names} ({'; '.join(hints)})" if names else ""
+
+
 def crosswalk_cells(t: ThreatRecord) -> list[str]:
     """The framework references of ``t``, one cell per column of :data:`CROSSWALK_HEAD`."""
     e = t.entry

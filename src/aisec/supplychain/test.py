@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aisec.base import Measurement, NotApplicable, SecurityTest
 from aisec.findings import SEVERITY_RANKS, FindingRule
 from aisec.params import REQUIRED, AnyValue, ListOf, OptionalOf, Param, declare
+from aisec.portable import portable_path
 from aisec.records import Finding, Severity
 from aisec.records.supplychain import ManifestOutcome, ScannedFile, ScanOutcome
 from aisec.registry import register
@@ -43,6 +44,13 @@ def _where(item: tuple[ScannedFile, int, Finding]) -> str:
     return f"{fr.path}:{f.location}" if f.location else str(fr.path)
 
 
+def _portable_where(item: tuple[ScannedFile, int, Finding]) -> str:
+    """The finding's place with the file as :func:`~aisec.portable.portable_path` writes it."""
+    fr, _, f = item
+    where = portable_path(fr.path)
+    return f"{where}:{f.location}" if f.location else where
+
+
 SCAN_FINDINGS: FindingRule[ScanOutcome] = FindingRule(
     rule=lambda item: item[2].rule,
     outcome=ScanOutcome,
@@ -56,7 +64,7 @@ SCAN_FINDINGS: FindingRule[ScanOutcome] = FindingRule(
         "file": item[0].path,
         "format": item[0].format,
     },
-    key=lambda item: f"{_where(item)}:{item[1]}",
+    key=lambda item: f"{_portable_where(item)}:{item[1]}",
     threats=lambda item: item[2].threats or _SCAN_THREATS,
     location=_where,
     recommendation=lambda item: item[2].recommendation,

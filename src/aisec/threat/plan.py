@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aisec.registry import needs_extra
 from aisec.threat.profile import EvasionBudget, SystemProfile
 
 if TYPE_CHECKING:
@@ -58,7 +59,11 @@ class Plan:
     tests: list[PlannedTest] = field(default_factory=list)
     """Registered tests to run."""
     planned: dict[str, list[str]] = field(default_factory=dict)
-    """Tests not registered yet -> threats they would measure."""
+    """Tests aisec does not have yet -> threats they would measure."""
+    unavailable: dict[str, list[str]] = field(default_factory=dict)
+    """Built-in tests this installation lacks an optional dependency for -> their threats."""
+    install_hints: dict[str, str] = field(default_factory=dict)
+    """How to install what each unavailable test needs."""
     untested: list[str] = field(default_factory=list)
     """Applicable threats no registered test measures (gaps)."""
     needs_config: dict[str, str] = field(default_factory=dict)
@@ -70,6 +75,10 @@ class Plan:
             "evasion_budget": self.budget.model_dump(mode="json"),
             "tests": [t.to_dict() for t in self.tests],
             "planned_tests": [{"id": k, "threats": v} for k, v in sorted(self.planned.items())],
+            "unavailable_tests": [
+                {"id": k, "threats": v, "install": self.install_hints.get(k, "")}
+                for k, v in sorted(self.unavailable.items())
+            ],
             "untested_threats": list(self.untested),
             "needs_config": [{"id": k, "reason": v} for k, v in sorted(self.needs_config.items())],
         }
@@ -170,7 +179,12 @@ def build_plan(
     for entry in applicable:
         registered, missing = candidate_tests(entry, registry)
         for tid in missing:
-            plan.planned.setdefault(tid, []).append(entry.id)
+            hint = needs_extra(tid)
+            if hint is None:
+                plan.planned.setdefault(tid, []).append(entry.id)
+            else:
+                plan.unavailable.setdefault(tid, []).append(entry.id)
+                plan.install_hints[tid] = hint
         chosen = choose_tests(entry, profile, registered)
         ran = False
         for tid, reason in chosen:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aisec.portable import portable_path
 from aisec.records import Finding, Severity
 
 TEST_ID = "supplychain.scan"
@@ -321,7 +322,7 @@ class Collector:
         loc = f"{self.prefix}{location}" if location else self.prefix.rstrip(":")
         self.findings.append(
             Finding(
-                id=f"{rule_id}:{self.target}:{loc}:{len(self.findings)}",
+                id=f"{rule_id}:{portable_path(self.target)}:{loc}:{len(self.findings)}",
                 rule=rule_id,
                 title=message,
                 severity=severity or rule.severity,
