@@ -69,11 +69,20 @@ class GradientSigns:
     """The loss never rose above its first value over a whole run."""
     switched_to_margin: int = 0
     """Unbroken points on which a saturated cross-entropy was replaced by a margin loss."""
+    not_found: int = 0
+    """Minimum-norm attacks without a budget: points for which no adversarial was found at all,
+    although the search was unbounded (a sound model has an adversarial for every point)."""
+    attacked: int = 0
+    """Points the attack was given."""
+    unbounded: bool = False
+    """A minimum-norm search without a budget: every point it leaves unbroken is a failure."""
 
     @property
     def flagged_fraction(self) -> float:
-        """Flagged share of the unbroken points (0 when every point was broken)."""
-        return self.flagged / self.unbroken if self.unbroken else 0.0
+        """Flagged share of the unbroken points (of the attacked points, for an unbounded
+        search); 0 when there is no such point."""
+        base = self.attacked if self.unbounded else self.unbroken
+        return self.flagged / base if base else 0.0
 
     @property
     def main_sign(self) -> str:
@@ -83,6 +92,7 @@ class GradientSigns:
             "zero gradients": self.zero_gradient,
             "non-finite values": self.non_finite,
             "no progress of the loss": self.no_progress,
+            "no adversarial in an unbounded search": self.not_found,
         }
         return max(counts, key=lambda k: counts[k])
 

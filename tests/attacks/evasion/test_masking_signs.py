@@ -125,3 +125,26 @@ def test_the_signs_survive_the_store_round_trip(digits_cnn, digits_small) -> Non
     stored = json.loads(json.dumps(encode(result.outcome)))
     assert EvasionOutcome.from_dict(stored) == result.outcome
     assert stored["gradient_signs"]["zero_gradient"] > 0
+
+
+@pytest.mark.parametrize(
+    ("test_id", "params"),
+    [("evasion.deepfool", {}), ("evasion.fab", {"norm": "l2", "steps": 30})],
+)
+def test_minimum_norm_attacks_check_the_clean_gradients(
+    digits_cnn, digits_small, test_id, params
+) -> None:
+    data = digits_small.subset(40, seed=0)
+    sound = get_test(test_id)(**params)
+    clean = sound.run(digits_cnn, data, seed=0)
+    assert clean.outcome.gradient_signs.flagged == 0 and _eva002(sound, clean) == []
+    # logit differences do not saturate: scaled logits are no sign for these attacks
+    scaled = sound.run(_wrap(digits_cnn, Saturated), data, seed=0)
+    assert scaled.outcome.gradient_signs.saturated == 0
+    masked = get_test(test_id)(**params)
+    result = masked.run(_wrap(digits_cnn, Quantised), data, seed=0)
+    signs = result.outcome.gradient_signs
+    assert signs.unbounded and signs.not_found == signs.attacked > 0
+    assert signs.main_sign == "zero gradients"
+    (finding,) = _eva002(masked, result)
+    assert finding.severity is Severity.HIGH and "attacked points" in finding.title

@@ -195,10 +195,20 @@ _INSTEAD = {
         "the loss did not rise on these points: run evasion.ensemble (more restarts, targeted "
         "and black-box stages) before trusting the robust accuracy"
     ),
+    "no adversarial in an unbounded search": (
+        "an unbounded search found no adversarial for these points, which a sound gradient "
+        "search always can: run a black-box attack (evasion.hsj, evasion.square) or "
+        "evasion.ensemble before trusting the minimal perturbations"
+    ),
 }
 
 
 def _signs_title(g: GradientSigns, s: Any) -> str:
+    if g.unbounded:
+        return (
+            f"{s.test_name} result may overstate robustness: {g.flagged} of {g.attacked} "
+            f"attacked points show {g.main_sign}"
+        )
     return (
         f"{s.test_name} result may overstate robustness: {g.flagged} of {g.unbroken} unbroken "
         f"points show {g.main_sign}"
@@ -222,6 +232,8 @@ EVA_002: FindingRule[EvasionOutcome] = FindingRule(
         "non_finite": g.non_finite,
         "no_progress": g.no_progress,
         "switched_to_margin": g.switched_to_margin,
+        "not_found": g.not_found,
+        "attacked": g.attacked,
     },
     recommendation=lambda g: f"Treat this robust accuracy as unreliable: {_INSTEAD[g.main_sign]}.",
     recommendation_below=(
@@ -266,6 +278,9 @@ class EvasionAttack(Attack):
     supported_norms: ClassVar[tuple[str, ...]] = NORMS
     watches_gradients: ClassVar[bool] = False
     """Whether the attack records its gradients' health (rule EVA-002) when run on its own."""
+    probes_gradients: ClassVar[bool] = False
+    """The attack does not report its own gradient passes; the base checks one cross-entropy
+    gradient pass at the clean points instead (minimum-norm attacks)."""
     rules = (EVA_001, EVA_002)
     outcome_type = EvasionOutcome
     parameters = declare(
@@ -423,6 +438,11 @@ class EvasionAttack(Attack):
                 )
                 out = self._perturb(x[idx], y[idx], ctx)
                 if health is not None and ctx.health is not None:
+                    if self.probes_gradients and ctx.white_box is not None:
+                        fresh = ctx.health.passes == 0
+                        ctx.health.probe(
+                            ctx.white_box, np.flatnonzero(fresh), x[idx][fresh], y[idx][fresh]
+                        )
                     health.merge(ctx.health, active)
                 cand = _clamp(out.x_adv.detach().cpu(), view)
                 hit = _rescore(view, cand, y[idx], ctx.y_target)
@@ -443,7 +463,10 @@ class EvasionAttack(Attack):
             if budget is not None and eps == budget:
                 success_at_budget = broken.copy()
         success = success_at_budget if budget is not None else broken
-        signs = None if health is None else health.signs(correct & ~broken, self.id)
+        signs = None
+        if health is not None:
+            unbounded = isinstance(self, MinimumNormAttack) and eps_list == [None]
+            signs = health.signs(correct & ~broken, self.id, correct, unbounded)
         return self._measure(
             data, x_adv, found_adv, correct, success, queries, curve, stages, runs, params, signs
         )

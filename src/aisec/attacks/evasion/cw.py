@@ -38,6 +38,8 @@ class CarliniWagnerL2(MinimumNormAttack):
     id = "evasion.cw"
     name = "Carlini-Wagner L2"
     requires = frozenset({Capability.GRADIENTS})
+    watches_gradients = True
+    probes_gradients = True
     references = ("Carlini & Wagner, IEEE S&P 2017, arXiv:1608.04644",)
     supported_norms: ClassVar[tuple[str, ...]] = ("l2",)
     parameters = declare(

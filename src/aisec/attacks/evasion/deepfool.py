@@ -69,6 +69,8 @@ class DeepFool(MinimumNormAttack):
     id = "evasion.deepfool"
     name = "DeepFool"
     requires = frozenset({Capability.GRADIENTS})
+    watches_gradients = True
+    probes_gradients = True
     references = ("Moosavi-Dezfooli et al., CVPR 2016, arXiv:1511.04599",)
     supported_norms: ClassVar[tuple[str, ...]] = ("l2", "linf")
     parameters = declare(

@@ -112,6 +112,8 @@ class FAB(MinimumNormAttack):
     id = "evasion.fab"
     name = "FAB"
     requires = frozenset({Capability.GRADIENTS})
+    watches_gradients = True
+    probes_gradients = True
     references = (
         "Croce & Hein, ICML 2020, arXiv:1907.02044",
         "Croce & Hein, ICML 2020, arXiv:2003.01690",

@@ -23,12 +23,16 @@ worked) and rule EVA-002 turns them into a finding that says which attack to run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from aisec.attacks.evasion.losses import margin
 from aisec.records.evasion import GradientSigns
+
+if TYPE_CHECKING:
+    from aisec.targets.views import Differentiable
 
 PROGRESS_TOLERANCE = 1e-6
 """Relative fall of the margin below its first value under which a run made no progress."""
@@ -49,6 +53,7 @@ class GradientHealth:
     progressed: np.ndarray = field(init=False)
     passes: np.ndarray = field(init=False)
     switched: np.ndarray = field(init=False)
+    not_found: np.ndarray = field(init=False)
     _first: np.ndarray = field(init=False, repr=False)
     _first_loss: np.ndarray = field(init=False, repr=False)
 
@@ -59,6 +64,7 @@ class GradientHealth:
         self.progressed = np.zeros(self.n, dtype=bool)
         self.passes = np.zeros(self.n, dtype=np.int64)
         self.switched = np.zeros(self.n, dtype=bool)
+        self.not_found = np.zeros(self.n, dtype=bool)
         self._first = np.full(self.n, np.nan)
         self._first_loss = np.full(self.n, np.nan)
 
@@ -75,11 +81,14 @@ class GradientHealth:
         grad: torch.Tensor,
         y: torch.Tensor,
         y_target: torch.Tensor | None = None,
+        *,
+        softmax_loss: bool = True,
     ) -> None:
         """Record one gradient pass over the points at ``positions``.
 
         ``y`` and ``y_target`` (None: untargeted success) define the margin whose fall is
-        progress.
+        progress. ``softmax_loss`` False: the loss reads logits directly (a margin), so a
+        saturated softmax does not hide its gradient and is not a sign.
         """
         pos = _np(positions)
         if not len(pos):
@@ -91,7 +100,7 @@ class GradientHealth:
                 & torch.isfinite(loss.detach())
                 & torch.isfinite(grad.reshape(len(grad), -1)).all(1)
             )
-            sat = saturated_softmax(lg) & finite
+            sat = saturated_softmax(lg) & finite if softmax_loss else torch.zeros_like(finite)
             flat = grad.detach().reshape(len(grad), -1).abs().amax(1) == 0
         self.non_finite[pos] |= ~finite.cpu().numpy()
         self.saturated[pos] |= sat.cpu().numpy()
@@ -120,19 +129,25 @@ class GradientHealth:
         self.non_finite[positions] |= other.non_finite
         self.progressed[positions] |= other.progressed
         self.switched[positions] |= other.switched
+        self.not_found[positions] |= other.not_found
         self.passes[positions] += other.passes
 
-    def signs(self, unbroken: np.ndarray, attack: str) -> GradientSigns:
-        """Counts of the signs on the ``unbroken`` points, and whether the result is reliable.
+    def signs(
+        self, unbroken: np.ndarray, attack: str, attacked: np.ndarray, unbounded: bool = False
+    ) -> GradientSigns:
+        """Counts of the signs on the ``unbroken`` points.
 
         A switched point counts as saturated only if the margin loss made no progress either.
+        ``unbounded``: a minimum-norm search without a budget, where each unbroken point is a
+        point for which no adversarial was found at all.
         """
         seen = unbroken & (self.passes > 0)
         stalled = seen & ~self.progressed & (self.passes >= 2)
         saturated = seen & self.saturated & ~(self.switched & self.progressed)
         zero = seen & self.zero_gradient & ~self.progressed
         nonfinite = seen & self.non_finite
-        flagged = saturated | zero | nonfinite | stalled
+        missing = unbroken & attacked if unbounded else np.zeros_like(unbroken)
+        flagged = saturated | zero | nonfinite | stalled | missing
         return GradientSigns(
             attack=attack,
             unbroken=int(seen.sum()),
@@ -142,7 +157,30 @@ class GradientHealth:
             non_finite=int(nonfinite.sum()),
             no_progress=int(stalled.sum()),
             switched_to_margin=int((self.switched & unbroken).sum()),
+            not_found=int(missing.sum()),
+            attacked=int(attacked.sum()),
+            unbounded=unbounded,
         )
+
+    def probe(
+        self,
+        target: Differentiable,
+        positions: np.ndarray,
+        x: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        """One margin-loss gradient pass at ``x``, observed: for attacks that do not report
+        their own passes (the minimum-norm attacks, which read logit differences), the clean
+        points' gradients are checked for zeros and non-finite values."""
+        for s in range(0, len(x), target.batch_size):
+            xb = x[s : s + target.batch_size].detach().requires_grad_(True)
+            yb = y[s : s + target.batch_size]
+            logits = target.logits(xb)
+            loss = -margin(logits, yb)
+            (grad,) = torch.autograd.grad(loss.sum(), xb)
+            self.observe(
+                positions[s : s + target.batch_size], logits, loss, grad, yb, softmax_loss=False
+            )
 
 
 def saturated_softmax(logits: torch.Tensor) -> torch.Tensor:
