@@ -335,6 +335,31 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
             _P4 + _call(_sg("webbrowser", "open"), _s("file://" + str(marker))) + b".",
         ),
         (
+            "p0_string_first_no_proto.bin",
+            "no PROTO header: a string opcode first, then STACK_GLOBAL os.system",
+            b"S'os'\nS'system'\n\x93S'" + cmd.encode() + b"'\n\x85R.",
+        ),
+        (
+            "p0_unicode_first_no_extension",
+            "no PROTO header and no extension: UNICODE opcodes, STACK_GLOBAL os.system",
+            b"Vos\nVsystem\n\x93V" + cmd.encode() + b"\n\x85R.",
+        ),
+        (
+            "p0_int_first.model",
+            "no PROTO header: an INT and a POP first, then STACK_GLOBAL os.system",
+            b"I0\n0S'os'\nS'system'\n\x93S'" + cmd.encode() + b"'\n\x85R.",
+        ),
+        (
+            "p0_truncated_after_reduce.dat",
+            "REDUCE of os.system before the stream breaks off without STOP (the loader has run it)",
+            b"S'os'\nS'system'\n\x93S'" + cmd.encode() + b"'\n\x85R",
+        ),
+        (
+            "torch_config_module.pkl",
+            "torch.utils._config_module.ConfigModule, a library class that runs config code",
+            _P4 + _call(_sg("torch.utils._config_module", "ConfigModule")) + b".",
+        ),
+        (
             "asyncio_subprocess.pkl",
             "asyncio.subprocess helper (a picklescan advisory)",
             _P4
@@ -824,6 +849,26 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
         )
     except ImportError:  # pandas is optional
         pass
+    out += [
+        (
+            "seven_bytes.bin",
+            "7 bytes named like a pickle that parse as none",
+            b"(\xff\xfe\x00\x01\x02\x03",
+            False,
+        ),
+        (
+            "builtins_len.pkl",
+            "a pickle that imports builtins.len",
+            _P4 + _sg("builtins", "len") + b".",
+            False,
+        ),
+        (
+            "future_annotations.pkl",
+            "a pickle that imports __future__.annotations",
+            _P4 + _sg("__future__", "annotations") + b".",
+            False,
+        ),
+    ]
     if large_mb > 0:
         n = large_mb * (1 << 20) // 4
         big = {f"layer{i}.weight": torch.randn(n // 8) for i in range(8)}

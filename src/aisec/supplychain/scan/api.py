@@ -107,8 +107,12 @@ class _Scan:
     def analyse(self, data: memoryview, name: str, col: Collector, depth: int) -> str:
         head = bytes(data[:512])
         kind = fmt.detect(head, name)
-        if kind == fmt.UNKNOWN and head and head[:1] in b"(c]}I" and self._trial_pickle(data):
-            kind = fmt.PICKLE
+        if kind in (fmt.UNKNOWN, fmt.PICKLE) and head[:1] not in (b"", b"\x80"):
+            # No protocol 2-5 header: CPython's loader needs none, so the content decides,
+            # whatever the name says. A stream that reaches STOP, or imports anything before it
+            # breaks off (the loader has run those opcodes by then), is a pickle; a file named
+            # like one whose bytes are not is reported as unrecognised, not as a bad pickle.
+            kind = fmt.PICKLE if self._trial_pickle(data) else fmt.UNKNOWN
         ext = os.path.splitext(name.lower())[1]
         expected = fmt.SAFE_EXTENSIONS.get(ext)
         if (
@@ -161,11 +165,14 @@ class _Scan:
         return kind
 
     def _trial_pickle(self, data: memoryview) -> bool:
-        """Does a protocol 0/1 pickle parse cleanly from the start to the end of ``data``?"""
+        """Would a pickle loader act on ``data``: does it parse to STOP, or, before it breaks
+        off, import something or do anything else the analysis reports (an extension-registry
+        lookup, a persistent id, more operations than the trial follows)?"""
         trial = Collector("trial")
         limits = dataclasses.replace(self.limits, max_pickle_ops=200_000)
         out = PickleMachine(data, 0, trial, limits, joblib=False).run()
-        return out.end is not None and len(data) - out.end <= 1
+        acted = any(f.rule != "SCN-010" for f in trial.findings)
+        return out.end is not None or bool(out.imports) or acted
 
     def _torch_legacy(self, data: memoryview, col: Collector, depth: int) -> None:
         """Legacy torch.save: magic, protocol, sys_info, object and storage-key pickles."""

@@ -51,6 +51,44 @@ ALLOWLIST: frozenset[str] = frozenset(
                 "bool",
                 "object",
                 "NoneType",
+                # pure functions of their arguments: they reach nothing the stack lacks
+                "len",
+                "abs",
+                "min",
+                "max",
+                "sum",
+                "round",
+                "divmod",
+                "ord",
+                "chr",
+                "all",
+                "any",
+                "sorted",
+                "reversed",
+                "enumerate",
+                "zip",
+                "bin",
+                "oct",
+                "hex",
+                "hash",
+                "isinstance",
+                "issubclass",
+                "callable",
+            )
+        ),
+        # compiler feature flags: inert _Feature objects, not callables that run anything
+        *(
+            f"__future__.{n}"
+            for n in (
+                "annotations",
+                "division",
+                "absolute_import",
+                "print_function",
+                "unicode_literals",
+                "generator_stop",
+                "nested_scopes",
+                "generators",
+                "with_statement",
             )
         ),
         *(
@@ -277,6 +315,7 @@ DENY_MODULES: frozenset[str] = _words(
     code ensurepip turtle tkinter numpy.f2py numpy.distutils numpy.testing torch.hub
     torch.utils.cpp_extension torch.jit torch.package torch.classes torch.ops torch._dynamo
     torch._inductor torch.distributed torch.multiprocessing torch.utils.data.datapipes
+    torch.utils._config_module
     tensorflow keras jinja2 mako yaml
     """
 )
