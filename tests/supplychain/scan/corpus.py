@@ -355,6 +355,32 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
             b"S'os'\nS'system'\n\x93S'" + cmd.encode() + b"'\n\x85R",
         ),
         (
+            "hidden_raw_pickle.pkl",
+            "a pickle stored as raw bytes in another pickle's data",
+            _P4
+            + b"}"
+            + _s("weights")
+            + b"]"
+            + _s("blob")
+            + b"C"
+            + bytes([len(inner)])
+            + inner
+            + b"\x87.",
+        ),
+        (
+            "hidden_hex_pickle.pkl",
+            "a pickle stored as a hex string in another pickle's data",
+            _P4 + _s("payload") + _s(inner.hex()) + b"\x86.",
+        ),
+        (
+            "hidden_base64_pickle.pkl",
+            "a protocol-0 pickle stored as base64 in another pickle's data",
+            _P4
+            + _s("payload")
+            + _s(base64.b64encode(b"cos\nsystem\n(S'" + cmd.encode() + b"'\ntR.").decode())
+            + b"\x86.",
+        ),
+        (
             "torch_config_module.pkl",
             "torch.utils._config_module.ConfigModule, a library class that runs config code",
             _P4 + _call(_sg("torch.utils._config_module", "ConfigModule")) + b".",

@@ -116,3 +116,16 @@ def test_harmless_imports_and_files_that_are_no_pickle_stay_quiet(corpus):
     assert [f.rule for f in seven.findings] == ["SCN-090"]
     config = scan_file(corpus.folder / "torch_config_module.pkl")
     assert config.max_severity is Severity.CRITICAL
+
+
+def test_pickles_hidden_in_data_are_scanned_as_nested_pickles(corpus):
+    for name, how in (
+        ("hidden_raw_pickle.pkl", "raw bytes"),
+        ("hidden_hex_pickle.pkl", "hex"),
+        ("hidden_base64_pickle.pkl", "base64"),
+    ):
+        findings = scan_file(corpus.folder / name).findings
+        hidden = [f for f in findings if f.rule == "SCN-006"]
+        assert len(hidden) == 1 and how in hidden[0].title, (name, findings)
+        inner = [f for f in findings if f.location.startswith("hidden pickle @")]
+        assert any(f.rule == "SCN-001" and "os.system" in f.title for f in inner), name

@@ -170,7 +170,9 @@ class _Scan:
         lookup, a persistent id, more operations than the trial follows)?"""
         trial = Collector("trial")
         limits = dataclasses.replace(self.limits, max_pickle_ops=200_000)
-        out = PickleMachine(data, 0, trial, limits, joblib=False).run()
+        machine = PickleMachine(data, 0, trial, limits, joblib=False)
+        machine.scan_hidden = False
+        out = machine.run()
         acted = any(f.rule != "SCN-010" for f in trial.findings)
         return out.end is not None or bool(out.imports) or acted
 

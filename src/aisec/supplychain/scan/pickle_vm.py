@@ -9,7 +9,10 @@ construct become findings; the machine never raises.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,6 +160,10 @@ class PickleMachine:
         self.seen: dict[str, Verdict] = {}
         self.imports: list[str] = []
         self.op_offset = start
+        self.hidden: list[tuple[int, str, bytes]] = []
+        self.nested_seen: set[bytes] = set()
+        self.scan_hidden = True
+        """False for trial parses: only the real analysis scans pickles hidden in the data."""
 
     # -- reading -------------------------------------------------------------------------
     def _read(self, k: int) -> memoryview:
@@ -188,18 +195,28 @@ class PickleMachine:
     def _bytes_value(self, k: int) -> Any:
         off = self.pos
         data = self._read(k)
+        self._look_for_pickle(data)
         if k <= _SMALL_BYTES:
             return bytes(data)
         return Blob(off, k)
 
     def _text(self, k: int) -> Any:
         data = self._read(k)
+        self._look_for_pickle(data)
         if k > _SMALL_BYTES:
             return OPAQUE
         try:
             return str(data, "utf-8", "surrogatepass")
         except UnicodeDecodeError:
             raise Malformed("invalid UTF-8 in unicode string", self.op_offset) from None
+
+    def _look_for_pickle(self, data: memoryview | bytes) -> None:
+        """Keep ``data`` when it holds a pickle as raw bytes, hex or base64 (rule SCN-006)."""
+        if len(data) < HIDDEN_MIN or len(self.hidden) >= HIDDEN_MAX_PER_STREAM:
+            return
+        found = hidden_pickle(data, self.limits.max_text_bytes)
+        if found is not None:
+            self.hidden.append((self.op_offset, found[0], found[1]))
 
     # -- stack -----------------------------------------------------------------------------
     def _pop(self) -> Any:
@@ -292,6 +309,7 @@ class PickleMachine:
                             f"offset {self.op_offset}",
                         )
                     else:
+                        self.nested_seen.add(bytes(data))
                         sub = self.col.child(f"nested pickle @{self.op_offset}")
                         scan_pickle_stream(data, sub, self.limits, self.depth + 1)
         return Call(func, args)
@@ -399,6 +417,7 @@ class PickleMachine:
         """Follow the stream to STOP; report problems; never raise."""
         try:
             value = self._loop()
+            self._scan_hidden()
             return PickleOutcome(self.pos, value, self.imports)
         except LimitReached as exc:
             self.col.add("SCN-013", f"pickle analysis stopped: {exc}", f"offset {exc.offset}")
@@ -414,7 +433,27 @@ class PickleMachine:
                 f"malformed pickle: {type(exc).__name__}: {exc}",
                 f"offset {self.op_offset}",
             )
+        self._scan_hidden()
         return PickleOutcome(None, None, self.imports)
+
+    def _scan_hidden(self) -> None:
+        """Scan the pickles found inside the stream's data, as nested pickles (bounded)."""
+        if not self.scan_hidden:
+            self.hidden = []
+            return
+        for offset, how, data in self.hidden:
+            if data in self.nested_seen:  # already scanned as the argument of a loader
+                continue
+            self.nested_seen.add(data)
+            if not _parses_as_pickle(data, self.limits):  # array bytes that only look like one
+                continue
+            self.col.add("SCN-006", f"pickle hidden in the data as {how}", f"offset {offset}")
+            if self.depth + 1 > self.limits.max_depth:
+                self.col.add("SCN-024", "nested pickles deeper than the limit", f"offset {offset}")
+                continue
+            sub = self.col.child(f"hidden pickle @{offset}")
+            scan_pickle_stream(memoryview(data), sub, self.limits, self.depth + 1)
+        self.hidden = []
 
     def _loop(self) -> Any:
         max_ops = self.limits.max_pickle_ops
@@ -595,7 +634,9 @@ def _string_line(m: PickleMachine, push: Push, pop: Pop) -> None:
     if len(line) < 2 or line[:1] != line[-1:] or line[:1] not in (b"'", b'"'):
         raise Malformed("STRING literal not quoted", m.op_offset)
     try:
-        push(codecs.escape_decode(line[1:-1])[0].decode("latin-1"))
+        raw = codecs.escape_decode(line[1:-1])[0]
+        m._look_for_pickle(raw)
+        push(raw.decode("latin-1"))
     except Exception:
         raise Malformed("invalid STRING literal", m.op_offset) from None
 
@@ -618,7 +659,9 @@ def _short_binstring(m: PickleMachine, push: Push, pop: Pop) -> None:
 
 def _unicode_line(m: PickleMachine, push: Push, pop: Pop) -> None:
     try:
-        push(m._line().decode("raw-unicode-escape"))
+        line = m._line()
+        m._look_for_pickle(line)
+        push(line.decode("raw-unicode-escape"))
     except UnicodeDecodeError:
         raise Malformed("invalid UNICODE literal", m.op_offset) from None
 
@@ -964,6 +1007,68 @@ _HANDLERS: dict[int, Callable[[PickleMachine, Push, Pop], None]] = {
 _TABLE: list[Callable[[PickleMachine, Push, Pop], None] | None] = [
     _HANDLERS.get(i) for i in range(256)
 ]
+
+HIDDEN_MIN = 8
+"""Shortest bytes or string constant looked at for a hidden pickle."""
+HIDDEN_MAX_PER_STREAM = 32
+"""Most hidden pickles one stream's data is scanned for."""
+_HEX = re.compile(rb"[0-9a-fA-F]+")
+_B64 = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
+_PROTO0_GLOBAL = re.compile(rb"c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n")
+
+
+def _pickle_head(raw: bytes) -> bool:
+    """A PROTO 2-5 header, or a protocol-0 GLOBAL opcode with a module and name."""
+    return (len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5) or bool(
+        _PROTO0_GLOBAL.match(raw[:600])
+    )
+
+
+def hidden_pickle(data: memoryview | bytes, max_bytes: int) -> tuple[str, bytes] | None:
+    """``(how, pickle bytes)`` when ``data`` holds a pickle as raw bytes, hex or base64.
+
+    Only the first bytes are decoded to decide, so a large constant costs little unless it
+    really starts like a pickle; decoded data is capped at ``max_bytes``.
+    """
+    head = bytes(data[:64])
+    if _pickle_head(head):
+        return "raw bytes", bytes(data[:max_bytes])
+    stripped = head.strip()
+    if _HEX.fullmatch(stripped) and _pickle_head(_unhex(stripped[: len(stripped) // 2 * 2])):
+        whole = bytes(data[: 2 * max_bytes]).strip()
+        if _HEX.fullmatch(whole) and len(whole) % 2 == 0:
+            return "hex", bytes.fromhex(whole.decode("ascii"))
+    if _B64.fullmatch(stripped):
+        try:
+            start = base64.b64decode(stripped[: len(stripped) // 4 * 4] + b"==", altchars=None)
+        except (binascii.Error, ValueError):
+            start = b""
+        if _pickle_head(start):
+            whole = b"".join(bytes(data[: 2 * max_bytes]).split())
+            try:
+                return "base64", base64.b64decode(whole, validate=True)
+            except (binascii.Error, ValueError):
+                try:
+                    return "base64", base64.urlsafe_b64decode(whole)
+                except (binascii.Error, ValueError):
+                    return None
+    return None
+
+
+def _parses_as_pickle(data: bytes, limits: ScanLimits) -> bool:
+    """Does ``data`` parse to STOP, or import something before it breaks off (a trial)?"""
+    trial = PickleMachine(memoryview(data), 0, Collector("trial"), limits, joblib=False)
+    trial.scan_hidden = False
+    out = trial.run()
+    return out.end is not None or bool(out.imports)
+
+
+def _unhex(text: bytes) -> bytes:
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except ValueError:
+        return b""
+
 
 #: First bytes that can start a pickle of protocol 0 or 1.
 PROTO01_START = frozenset(b"(cNIJKLFSVUTX]})lde.0123GMhgqpjrPQRabost")

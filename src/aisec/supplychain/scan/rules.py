@@ -89,6 +89,13 @@ _RULES = [
         "Treat as hostile: nested deserialization hides payloads from scanners.",
     ),
     Rule(
+        "SCN-006",
+        "Pickle data holds another pickle, as raw bytes, hex or base64",
+        Severity.MEDIUM,
+        (_SERIAL,),
+        "Inspect the inner pickle's findings: code that decodes and loads it is one line away.",
+    ),
+    Rule(
         "SCN-010",
         "Malformed pickle stream",
         Severity.HIGH,
