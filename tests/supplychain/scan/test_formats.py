@@ -169,3 +169,24 @@ def test_special_files_are_reported_not_opened(tmp_path):
     (tmp_path / "w.npy").write_bytes(b"\x93NUMPY")
     files = scan_paths([tmp_path]).files  # folders skip special files
     assert [f.path.rsplit("/", 1)[-1] for f in files] == ["w.npy"]
+
+
+def _encrypt_flag(data: bytes) -> bytes:
+    """Set the 'encrypted' bit of every member, in the local headers and the central directory."""
+    out = bytearray(data)
+    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = out.find(sig)
+        while i >= 0:
+            out[i + at] |= 0x01
+            i = out.find(sig, i + 4)
+    return bytes(out)
+
+
+def test_encrypted_members_cannot_be_inspected_and_say_so():
+    plain = _zip({"model/data.pkl": b"\x80\x04N.", "model/version": b"3\n"})
+    findings = scan_bytes(_encrypt_flag(plain), "locked.zip").findings
+    assert zipfile.ZipFile(io.BytesIO(_encrypt_flag(plain))).infolist()[0].flag_bits & 1
+    rules = {f.rule for f in findings}
+    assert "SCN-027" in rules and "SCN-025" not in rules
+    locked = [f for f in findings if f.rule == "SCN-027"]
+    assert all(f.severity is Severity.MEDIUM and "cannot be inspected" in f.title for f in locked)

@@ -205,6 +205,14 @@ def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
                 ratio=round(ratio, 1),
             )
             continue
+        if info.flag_bits & 0x1:
+            col.add(
+                "SCN-027",
+                f"zip member {name!r} is encrypted (password-protected); its content cannot be "
+                "inspected",
+                name,
+            )
+            continue
         if depth + 1 > limits.max_depth:
             col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
             continue

@@ -173,6 +173,14 @@ _RULES = [
         "Tools disagree on which duplicate wins; re-create the archive.",
     ),
     Rule(
+        "SCN-027",
+        "Archive member is encrypted, so its content cannot be inspected",
+        Severity.MEDIUM,
+        (_SUPPLY,),
+        "Ask for an unencrypted copy, or decrypt it yourself and scan the content; model "
+        "loaders cannot read encrypted members either, so something else must decrypt them.",
+    ),
+    Rule(
         "SCN-030",
         "Keras Lambda layer with serialized code",
         Severity.HIGH,
