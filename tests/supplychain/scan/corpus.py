@@ -719,7 +719,54 @@ def _hostile_containers(marker: Path) -> list[tuple[str, str, str, bytes]]:
         ),
         (CORRUPT, "truncated.pkl", "hostile pickle cut before STOP", evil[:-3]),
         (CORRUPT, "bad_opcode.pkl", "pickle with an undefined opcode", _P4 + b"\xff" + evil[2:]),
+        (
+            CONFIG,
+            "tokenizer_format_bypass/tokenizer_config.json",
+            "tokenizer_config.json chat template naming __class__ through the format filter",
+            json.dumps(
+                {
+                    "bos_token": "<s>",
+                    "chat_template": "{{ ()|attr('%c%cclass%c%c'|format(95,95,95,95)) }}"
+                    "{% for m in messages %}{{ m['content'] }}{% endfor %}",
+                }
+            ).encode(),
+        ),
+        (
+            CONFIG,
+            "tokenizer_named_templates/tokenizer_config.json",
+            "a second named chat template that reaches os.popen through cycler",
+            json.dumps(
+                {
+                    "chat_template": [
+                        {"name": "default", "template": _CHATML},
+                        {
+                            "name": "tool_use",
+                            "template": "{{ cycler.__init__.__globals__.os.popen('"
+                            + cmd
+                            + "').read() }}",
+                        },
+                    ]
+                }
+            ).encode(),
+        ),
+        (
+            CONFIG,
+            "chat_template_concat/chat_template.jinja",
+            "standalone chat template building __globals__ from pieces joined with ~",
+            (
+                "{{ lipsum|attr('_' ~ '_glo' ~ 'bals__')|attr('get')('o' ~ 's')"
+                "|attr('popen')('" + cmd + "') }}"
+            ).encode(),
+        ),
     ]
+
+
+_CHATML = (
+    "{% for m in messages %}{{ '<|im_start|>' ~ m['role'] ~ '\\n' ~ m['content'] ~ "
+    "'<|im_end|>' ~ '\\n' }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+"""A ChatML chat template as tokenizer_config.json files ship it."""
 
 
 def _safetensors_raw(header: dict[str, object], body: int) -> bytes:
@@ -877,6 +924,23 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
         pass
     out += [
         (
+            "tokenizer_config.json",
+            "tokenizer_config.json with a ChatML chat template",
+            json.dumps({"bos_token": "<s>", "chat_template": _CHATML}).encode(),
+            False,
+        ),
+        (
+            "chat_template.jinja",
+            "standalone chat template using namespace() and loop",
+            (
+                b"{% set ns = namespace(system='') %}{% for m in messages %}"
+                b"{% if m.role == 'system' %}{% set ns.system = m.content %}{% endif %}"
+                b"{% endfor %}{{ ns.system }}{% for m in messages %}{{ loop.index }}"
+                b"{{ m.content }}{% endfor %}"
+            ),
+            False,
+        ),
+        (
             "seven_bytes.bin",
             "7 bytes named like a pickle that parse as none",
             b"(\xff\xfe\x00\x01\x02\x03",
@@ -931,6 +995,7 @@ def write_corpus(folder: Path, marker: Path, large_mb: int = 0) -> list[Sample]:
         (folder / name).write_bytes(data)
         samples.append(Sample(name, technique, True, CODE_EXEC))
     for category, name, technique, data in _hostile_containers(marker):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
         samples.append(Sample(name, technique, True, category))
     benign = folder / "benign"

@@ -129,3 +129,21 @@ def test_pickles_hidden_in_data_are_scanned_as_nested_pickles(corpus):
         assert len(hidden) == 1 and how in hidden[0].title, (name, findings)
         inner = [f for f in findings if f.location.startswith("hidden pickle @")]
         assert any(f.rule == "SCN-001" and "os.system" in f.title for f in inner), name
+
+
+def test_chat_templates_in_tokenizer_configs_and_jinja_files_are_reviewed(corpus):
+    for name, construct in (
+        ("tokenizer_format_bypass/tokenizer_config.json", "__class__"),
+        ("tokenizer_named_templates/tokenizer_config.json", "__globals__"),
+        ("chat_template_concat/chat_template.jinja", "__globals__"),
+    ):
+        report = scan_file(corpus.folder / name)
+        hits = [f for f in report.findings if f.rule == "SCN-061"]
+        assert hits and construct in hits[0].title, (name, report.findings)
+        assert report.max_severity is Severity.CRITICAL
+    named = scan_file(corpus.folder / "tokenizer_named_templates/tokenizer_config.json")
+    assert [f.location for f in named.findings if f.rule == "SCN-061"] == [
+        "chat_template[tool_use]"
+    ]
+    for name in ("benign/tokenizer_config.json", "benign/chat_template.jinja"):
+        assert scan_file(corpus.folder / name).findings == [], name

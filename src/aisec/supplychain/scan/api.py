@@ -16,7 +16,12 @@ from aisec.errors import ScanError
 from aisec.records import Finding, Severity
 from aisec.supplychain.scan import archives
 from aisec.supplychain.scan import detect as fmt
-from aisec.supplychain.scan.formats_gguf import scan_gguf
+from aisec.supplychain.scan.formats_gguf import (
+    TEMPLATE_EXTENSIONS,
+    review_json_templates,
+    review_template,
+    scan_gguf,
+)
 from aisec.supplychain.scan.formats_keras import scan_hdf5, scan_keras_json
 from aisec.supplychain.scan.formats_onnx import scan_onnx
 from aisec.supplychain.scan.formats_tensor import scan_npy, scan_safetensors
@@ -155,11 +160,16 @@ class _Scan:
             scan_hdf5(data, col, self.limits)
         elif kind == fmt.ONNX:
             scan_onnx(data, col)
+        elif ext in TEMPLATE_EXTENSIONS and kind in (fmt.JSON, fmt.UNKNOWN):
+            if len(data) <= self.limits.max_text_bytes:
+                review_template(bytes(data).decode("utf-8", "replace"), col, "template")
+            return "jinja"
         elif kind == fmt.JSON:
-            if len(data) <= self.limits.max_text_bytes and b'"class_name"' in bytes(
-                data[: self.limits.max_text_bytes]
-            ):
-                scan_keras_json(bytes(data), col, "config")
+            text = bytes(data[: self.limits.max_text_bytes])
+            if len(data) <= self.limits.max_text_bytes and b'"class_name"' in text:
+                scan_keras_json(text, col, "config")
+            if len(data) <= self.limits.max_text_bytes and b'"chat_template"' in text:
+                review_json_templates(text, col)
         else:
             col.add("SCN-090", "format not recognised; not analysed", "file")
         return kind
