@@ -448,6 +448,15 @@ def _pb(num: int, value: int | bytes | str) -> bytes:
     return _pb_varint(num << 3 | 2) + _pb_varint(len(raw)) + raw
 
 
+def saved_model(ops: list[tuple[str, str]], function_ops: list[tuple[str, str]] = ()) -> bytes:
+    """A TensorFlow SavedModel protobuf whose graph holds ``(name, op)`` nodes, and a function
+    library holding ``function_ops`` (written by hand; TensorFlow is not needed)."""
+    nodes = b"".join(_pb(1, _pb(1, name) + _pb(2, op)) for name, op in ops)
+    fn_nodes = b"".join(_pb(3, _pb(1, name) + _pb(2, op)) for name, op in function_ops)
+    library = _pb(2, _pb(1, _pb(1, _pb(1, "fn")) + fn_nodes)) if function_ops else b""
+    return _pb(1, 1) + _pb(2, _pb(2, nodes + library))
+
+
 def onnx_model(location: str | None = None, domain: str = "", metadata: bytes = b"") -> bytes:
     """A minimal ONNX ModelProto (Identity graph, one initializer) in protobuf wire format."""
     tensor = _pb(1, 1) + _pb(2, 1) + _pb(8, "w")
@@ -721,6 +730,21 @@ def _hostile_containers(marker: Path) -> list[tuple[str, str, str, bytes]]:
         (CORRUPT, "bad_opcode.pkl", "pickle with an undefined opcode", _P4 + b"\xff" + evil[2:]),
         (
             CONFIG,
+            "savedmodel_pyfunc/saved_model.pb",
+            "SavedModel graph with a PyFunc node and an EagerPyFunc in its function library",
+            saved_model(
+                [("x", "Placeholder"), ("hook", "PyFunc"), ("y", "MatMul")],
+                [("inner", "EagerPyFunc")],
+            ),
+        ),
+        (
+            CONFIG,
+            "savedmodel_writefile/saved_model.pb",
+            "SavedModel graph that writes a file when it runs",
+            saved_model([("x", "Placeholder"), ("drop", "WriteFile")]),
+        ),
+        (
+            CONFIG,
             "tokenizer_format_bypass/tokenizer_config.json",
             "tokenizer_config.json chat template naming __class__ through the format filter",
             json.dumps(
@@ -923,6 +947,20 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
     except ImportError:  # pandas is optional
         pass
     out += [
+        (
+            "saved_model.pb",
+            "SavedModel graph of a dense layer with its standard save and restore ops",
+            saved_model(
+                [
+                    ("x", "Placeholder"),
+                    ("w", "VarHandleOp"),
+                    ("y", "MatMul"),
+                    ("save", "SaveV2"),
+                    ("restore", "RestoreV2"),
+                ]
+            ),
+            False,
+        ),
         (
             "tokenizer_config.json",
             "tokenizer_config.json with a ChatML chat template",

@@ -147,3 +147,14 @@ def test_chat_templates_in_tokenizer_configs_and_jinja_files_are_reviewed(corpus
     ]
     for name in ("benign/tokenizer_config.json", "benign/chat_template.jinja"):
         assert scan_file(corpus.folder / name).findings == [], name
+
+
+def test_saved_model_graphs_are_read_without_tensorflow(corpus):
+    pyfunc = scan_file(corpus.folder / "savedmodel_pyfunc/saved_model.pb")
+    assert pyfunc.format == "tensorflow-savedmodel"
+    code = [f for f in pyfunc.findings if f.rule == "SCN-076"]
+    assert {f.evidence["op"] for f in code} == {"PyFunc", "EagerPyFunc"}
+    assert pyfunc.max_severity is Severity.CRITICAL
+    files = scan_file(corpus.folder / "savedmodel_writefile/saved_model.pb").findings
+    assert [(f.rule, f.evidence["op"]) for f in files] == [("SCN-077", "WriteFile")]
+    assert scan_file(corpus.folder / "benign/saved_model.pb").findings == []

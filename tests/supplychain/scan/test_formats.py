@@ -190,3 +190,11 @@ def test_encrypted_members_cannot_be_inspected_and_say_so():
     assert "SCN-027" in rules and "SCN-025" not in rules
     locked = [f for f in findings if f.rule == "SCN-027"]
     assert all(f.severity is Severity.MEDIUM and "cannot be inspected" in f.title for f in locked)
+
+
+def test_7z_archives_are_reported_as_not_inspected():
+    head = b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24)
+    report = scan_bytes(head + b"\x80\x04N." * 4, "model.7z")
+    assert report.format == "7z"
+    (finding,) = report.findings
+    assert finding.rule == "SCN-028" and finding.severity is Severity.MEDIUM

@@ -24,6 +24,7 @@ from aisec.supplychain.scan.formats_gguf import (
 )
 from aisec.supplychain.scan.formats_keras import scan_hdf5, scan_keras_json
 from aisec.supplychain.scan.formats_onnx import scan_onnx
+from aisec.supplychain.scan.formats_savedmodel import looks_like_saved_model, scan_saved_model
 from aisec.supplychain.scan.formats_tensor import scan_npy, scan_safetensors
 from aisec.supplychain.scan.limits import DEFAULT_LIMITS, ScanLimits
 from aisec.supplychain.scan.pickle_vm import PickleMachine, scan_pickle_stream
@@ -160,6 +161,15 @@ class _Scan:
             scan_hdf5(data, col, self.limits)
         elif kind == fmt.ONNX:
             scan_onnx(data, col)
+        elif kind == fmt.UNKNOWN and ext == ".pb" and looks_like_saved_model(data):
+            scan_saved_model(data, col)
+            return "tensorflow-savedmodel"
+        elif kind == fmt.SEVENZIP:
+            col.add(
+                "SCN-028",
+                "7z archive: aisec does not decompress 7z, so its members were not inspected",
+                "file",
+            )
         elif ext in TEMPLATE_EXTENSIONS and kind in (fmt.JSON, fmt.UNKNOWN):
             if len(data) <= self.limits.max_text_bytes:
                 review_template(bytes(data).decode("utf-8", "replace"), col, "template")

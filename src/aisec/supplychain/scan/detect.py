@@ -21,6 +21,7 @@ GGUF = "gguf"
 HDF5 = "hdf5"
 ONNX = "onnx"
 JSON = "json"
+SEVENZIP = "7z"
 UNKNOWN = "unknown"
 
 #: Extensions that promise a format that cannot run code; a mismatch is rule SCN-092.
@@ -72,6 +73,8 @@ def detect(head: bytes, name: str = "") -> str:
         return BZIP2
     if head[:6] == b"\xfd7zXZ\x00":
         return XZ
+    if head[:6] == b"7z\xbc\xaf\x27\x1c":
+        return SEVENZIP
     if looks_like_pickle(head):
         return PICKLE
     if len(head) >= 9 and head[8:9] == b"{":

@@ -181,6 +181,14 @@ _RULES = [
         "loaders cannot read encrypted members either, so something else must decrypt them.",
     ),
     Rule(
+        "SCN-028",
+        "Archive in a format aisec does not open (7z), so its content was not inspected",
+        Severity.MEDIUM,
+        (_SUPPLY,),
+        "Unpack it with a trusted tool and scan the files inside; 7z-packed models have been "
+        "used to slip past scanners (nullifAI).",
+    ),
+    Rule(
         "SCN-030",
         "Keras Lambda layer with serialized code",
         Severity.HIGH,
@@ -277,6 +285,27 @@ _RULES = [
         Severity.HIGH,
         (_DATA,),
         "Obtain an intact copy of the array file.",
+    ),
+    Rule(
+        "SCN-075",
+        "Malformed TensorFlow SavedModel protobuf",
+        Severity.HIGH,
+        (_SUPPLY,),
+        "Obtain an intact copy; loaders and scanners may read a malformed graph differently.",
+    ),
+    Rule(
+        "SCN-076",
+        "TensorFlow SavedModel graph runs Python code (PyFunc)",
+        Severity.CRITICAL,
+        (_SERIAL,),
+        "Do not load or serve this model: its graph calls Python functions of the process.",
+    ),
+    Rule(
+        "SCN-077",
+        "TensorFlow SavedModel graph reads or writes files",
+        Severity.HIGH,
+        (_SERIAL,),
+        "Review the graph: a model's inference graph has no reason to read or write files.",
     ),
     Rule(
         "SCN-090",
