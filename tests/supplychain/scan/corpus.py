@@ -425,6 +425,13 @@ def _tar(
     return buf.getvalue()
 
 
+def _npy_float() -> bytes:
+    """A 1x3 float64 .npy file, written by hand."""
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }"
+    header += " " * (-(len(header) + 11) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + bytes(24)
+
+
 def _npy_object(payload: bytes) -> bytes:
     header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
@@ -730,6 +737,34 @@ def _hostile_containers(marker: Path) -> list[tuple[str, str, str, bytes]]:
         (CORRUPT, "bad_opcode.pkl", "pickle with an undefined opcode", _P4 + b"\xff" + evil[2:]),
         (
             CONFIG,
+            "skops_function_os_system.skops",
+            "skops schema whose FunctionNode rebuilds os.system",
+            _zip(
+                [
+                    (
+                        "schema.json",
+                        json.dumps(
+                            {
+                                "__class__": "function",
+                                "__module__": "builtins",
+                                "__loader__": "FunctionNode",
+                                "content": {"module_path": "os", "function": "system"},
+                                "protocol": 1,
+                                "_skops_version": "0.10.0",
+                            }
+                        ).encode(),
+                    )
+                ]
+            ),
+        ),
+        (
+            ARCHIVE,
+            "p0_member_without_extension.zip",
+            "a zip member named without extension holding a PROTO-less pickle of os.system",
+            _zip([("weights", b"S'os'\nS'system'\n\x93S'" + cmd.encode() + b"'\n\x85R.")]),
+        ),
+        (
+            CONFIG,
             "savedmodel_pyfunc/saved_model.pb",
             "SavedModel graph with a PyFunc node and an EagerPyFunc in its function library",
             saved_model(
@@ -947,6 +982,38 @@ def _benign(large_mb: int) -> list[tuple[str, str, bytes, bool]]:
     except ImportError:  # pandas is optional
         pass
     out += [
+        (
+            "logreg.skops",
+            "skops file of a logistic regression (schema written as skops writes it)",
+            _zip(
+                [
+                    (
+                        "schema.json",
+                        json.dumps(
+                            {
+                                "__class__": "LogisticRegression",
+                                "__module__": "sklearn.linear_model._logistic",
+                                "__loader__": "ObjectNode",
+                                "content": {
+                                    "coef_": {
+                                        "__class__": "ndarray",
+                                        "__module__": "numpy",
+                                        "__loader__": "NdArrayNode",
+                                        "type": "numpy",
+                                        "file": "coef.npy",
+                                    },
+                                    "C": 1.0,
+                                },
+                                "protocol": 1,
+                                "_skops_version": "0.10.0",
+                            }
+                        ).encode(),
+                    ),
+                    ("coef.npy", _npy_float()),
+                ]
+            ),
+            False,
+        ),
         (
             "saved_model.pb",
             "SavedModel graph of a dense layer with its standard save and restore ops",

@@ -158,3 +158,14 @@ def test_saved_model_graphs_are_read_without_tensorflow(corpus):
     files = scan_file(corpus.folder / "savedmodel_writefile/saved_model.pb").findings
     assert [(f.rule, f.evidence["op"]) for f in files] == [("SCN-077", "WriteFile")]
     assert scan_file(corpus.folder / "benign/saved_model.pb").findings == []
+
+
+def test_skops_schemas_are_classified_and_pickles_in_unnamed_members_found(corpus):
+    evil = scan_file(corpus.folder / "skops_function_os_system.skops")
+    assert evil.format == "skops"
+    assert any(f.rule == "SCN-078" and "os.system" in f.title for f in evil.findings)
+    benign = scan_file(corpus.folder / "benign/logreg.skops")
+    assert benign.format == "skops"
+    assert benign.max_severity is None or benign.max_severity <= Severity.LOW
+    member = scan_file(corpus.folder / "p0_member_without_extension.zip").findings
+    assert any(f.rule == "SCN-001" and f.location.startswith("weights") for f in member)

@@ -112,9 +112,7 @@ def _member(
     with opener() as f:
         head = f.read(_PEEK)
     detected = fmt.detect(head, name)
-    if detected == fmt.UNKNOWN and not lower.endswith(fmt.PICKLE_EXTENSIONS):
-        return
-    if detected == fmt.UNKNOWN and (not head or head[:1] not in b"(c]}"):
+    if detected == fmt.UNKNOWN and not _worth_reading(lower, head):
         return
     if kind == "keras" and lower.endswith(".h5"):
         return  # weights only: Keras 3 keeps the configuration in config.json
@@ -131,6 +129,11 @@ def _member(
     if more:
         col.add("SCN-022", f"member {name} inflates past {limits.max_member_bytes} bytes", name)
         return
+    if kind == "skops" and lower == "schema.json":
+        from aisec.supplychain.scan.formats_skops import scan_skops_schema
+
+        scan_skops_schema(data, col.child(name))
+        return
     if kind == "keras" and lower.endswith(".json"):
         from aisec.supplychain.scan.formats_keras import scan_keras_json
 
@@ -145,6 +148,18 @@ def _member(
     analyse(memoryview(data), name, sub, depth + 1)
 
 
+#: First bytes a pickle without a PROTO header can start with (its first opcode).
+_PICKLE_FIRST = frozenset(b"(cNIJKLFSVUTXB]})lde.0123GMhgqpjrPQRabost\x80\x8c\x94\x95")
+#: Member names read although their content is not recognised by its first bytes.
+_READ_BY_NAME = (*fmt.PICKLE_EXTENSIONS, ".pb", ".jinja", ".jinja2", ".j2")
+
+
+def _worth_reading(lower: str, head: bytes) -> bool:
+    """Whether an unrecognised member may still be a pickle (any first opcode: the analysis
+    then tries it), a SavedModel graph or a chat template."""
+    return bool(head) and (head[0] in _PICKLE_FIRST or lower.endswith(_READ_BY_NAME))
+
+
 def _zip_kind(names: list[str]) -> str:
     if any(re.fullmatch(r"[^/]+/data\.pkl", n) for n in names) or "data.pkl" in names:
         return "torch"
@@ -154,6 +169,8 @@ def _zip_kind(names: list[str]) -> str:
         return "keras"
     if names and all(n.endswith(".npy") for n in names if not n.endswith("/")):
         return "npz"
+    if "schema.json" in names:
+        return "skops"
     return "zip"
 
 
@@ -238,7 +255,9 @@ def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
             lzma.LZMAError,
         ) as exc:
             col.add("SCN-025", f"zip member {name!r} cannot be read: {str(exc)[:100]}", name)
-    return {"torch": "pytorch-zip", "keras": "keras", "npz": "npz"}.get(kind, "zip")
+    return {"torch": "pytorch-zip", "keras": "keras", "npz": "npz", "skops": "skops"}.get(
+        kind, "zip"
+    )
 
 
 def scan_tar(data: memoryview, col: Collector, analyse: Analyse, budget: Budget, depth: int) -> str:

@@ -308,6 +308,20 @@ _RULES = [
         "Review the graph: a model's inference graph has no reason to read or write files.",
     ),
     Rule(
+        "SCN-078",
+        "skops file rebuilds a dangerous callable",
+        Severity.CRITICAL,
+        (_SERIAL,),
+        "Do not load: trusting this type would let the file run code.",
+    ),
+    Rule(
+        "SCN-079",
+        "skops file needs a type or function that is not trusted",
+        Severity.MEDIUM,
+        (_SERIAL,),
+        "Review each listed type before passing it to skops.io.load(trusted=...).",
+    ),
+    Rule(
         "SCN-090",
         "Format not recognised; not analysed",
         Severity.INFO,
