@@ -381,6 +381,22 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
             + b"\x86.",
         ),
         (
+            "frame_straddle.pkl",
+            "bytes that run past their FRAME hide os.system for a loader that honours frames",
+            _frame_straddle(cmd),
+        ),
+        (
+            "frame_overlap.pkl",
+            "a FRAME that starts inside the previous frame, around a STACK_GLOBAL os.system",
+            _P4
+            + b"\x95"
+            + struct.pack("<Q", 40)
+            + b"\x95"
+            + struct.pack("<Q", 40)
+            + _call(_sg("os", "system"), _s(cmd))
+            + b".",
+        ),
+        (
             "torch_config_module.pkl",
             "torch.utils._config_module.ConfigModule, a library class that runs config code",
             _P4 + _call(_sg("torch.utils._config_module", "ConfigModule")) + b".",
@@ -397,6 +413,15 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
         ),
     ]
     return out
+
+
+def _frame_straddle(cmd: str) -> bytes:
+    """A frame ends inside a SHORT_BINBYTES; from the frame's end on, the bytes are opcodes."""
+    payload = _call(_sg("os", "system"), _s(cmd)) + b"."
+    lead = _s("x") + b"0"  # push and pop a string
+    junk = b"\x00" * 6
+    framed = lead + b"C" + bytes([len(junk) + len(payload)]) + junk
+    return _P4 + b"\x95" + struct.pack("<Q", len(framed)) + framed + payload + b"0N."
 
 
 # -- helpers for containers -------------------------------------------------------------------

@@ -169,3 +169,12 @@ def test_skops_schemas_are_classified_and_pickles_in_unnamed_members_found(corpu
     assert benign.max_severity is None or benign.max_severity <= Severity.LOW
     member = scan_file(corpus.folder / "p0_member_without_extension.zip").findings
     assert any(f.rule == "SCN-001" and f.location.startswith("weights") for f in member)
+
+
+def test_frame_tricks_are_flagged_and_the_other_reading_is_analysed(corpus):
+    straddle = scan_file(corpus.folder / "frame_straddle.pkl").findings
+    assert any(f.rule == "SCN-014" for f in straddle)
+    other = [f for f in straddle if f.location.startswith("reading from the frame end @")]
+    assert any(f.rule == "SCN-001" and "os.system" in f.title for f in other), straddle
+    overlap = scan_file(corpus.folder / "frame_overlap.pkl").findings
+    assert any(f.rule == "SCN-014" and "inside the previous frame" in f.title for f in overlap)

@@ -164,6 +164,8 @@ class PickleMachine:
         self.nested_seen: set[bytes] = set()
         self.scan_hidden = True
         """False for trial parses: only the real analysis scans pickles hidden in the data."""
+        self.frame_end: int | None = None
+        self.frame_tricks = 0
 
     # -- reading -------------------------------------------------------------------------
     def _read(self, k: int) -> memoryview:
@@ -389,6 +391,8 @@ class PickleMachine:
 
     def _skip_joblib_array(self, state: SymDict) -> None:
         """joblib writes array bytes (or a nested pickle) right after the wrapper's BUILD."""
+        # joblib writes them to the file directly, outside the pickler's frames
+        self.frame_end = None
         dtype = state.get("dtype")
         shape = state.get("shape")
         if not isinstance(shape, tuple) or not all(isinstance(s, int) and s >= 0 for s in shape):
@@ -435,6 +439,26 @@ class PickleMachine:
             )
         self._scan_hidden()
         return PickleOutcome(None, None, self.imports)
+
+    def _straddles(self, op_at: int, frame_end: int) -> None:
+        """An opcode's data runs past the end of its FRAME (rule SCN-014).
+
+        Unpicklers disagree here: CPython's C unpickler reads on past the frame, its Python
+        unpickler stops with an error, other loaders may start decoding opcodes at the frame's
+        end. The stream is followed as the C unpickler reads it, and the bytes from the frame's
+        end are also analysed as opcodes, the other reading.
+        """
+        self.frame_tricks += 1
+        if self.frame_tricks > 4:
+            return
+        self.col.add(
+            "SCN-014",
+            f"opcode at offset {op_at} reads past the end of its FRAME (offset {frame_end})",
+            f"offset {op_at}",
+        )
+        if self.scan_hidden and self.depth + 1 <= self.limits.max_depth:
+            sub = self.col.child(f"reading from the frame end @{frame_end}")
+            scan_pickle_stream(self.buf[frame_end:], sub, self.limits, self.depth + 1)
 
     def _scan_hidden(self) -> None:
         """Scan the pickles found inside the stream's data, as nested pickles (bounded)."""
@@ -500,6 +524,9 @@ class PickleMachine:
             if handler is None:
                 raise Malformed(f"unknown opcode 0x{op:02x}", pos)
             handler(self, push, pop)
+            fe = self.frame_end
+            if fe is not None and pos < fe < self.pos:
+                self._straddles(pos, fe)
             if len(memo) > max_memo or len(self.stack) > max_memo:
                 raise LimitReached("stack or memo size limit reached", pos)
 
@@ -923,6 +950,16 @@ def _frame(m: PickleMachine, push: Push, pop: Pop) -> None:
     k = m._u(8, "<Q")
     if m.pos + k > m.n:
         raise Malformed("FRAME longer than the data", m.op_offset)
+    if m.frame_end is not None and m.op_offset < m.frame_end:
+        m.frame_tricks += 1
+        if m.frame_tricks <= 4:
+            m.col.add(
+                "SCN-014",
+                f"FRAME at offset {m.op_offset} starts inside the previous frame, which ends at "
+                f"offset {m.frame_end}",
+                f"offset {m.op_offset}",
+            )
+    m.frame_end = m.pos + k
 
 
 def _next_buffer(m: PickleMachine, push: Push, pop: Pop) -> None:

@@ -124,6 +124,13 @@ _RULES = [
         "Inspect the file by hand or raise the scan limits.",
     ),
     Rule(
+        "SCN-014",
+        "Pickle frames are inconsistent: data runs past a FRAME, or frames overlap",
+        Severity.HIGH,
+        (_SERIAL,),
+        "Do not load: unpicklers read such streams differently, which hides payloads.",
+    ),
+    Rule(
         "SCN-020",
         "Archive member path escapes the extraction folder",
         Severity.HIGH,
