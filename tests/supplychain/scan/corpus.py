@@ -415,6 +415,14 @@ def _hostile_pickles(marker: Path) -> list[tuple[str, str, bytes]]:
     return out
 
 
+def _billion_laughs() -> bytes:
+    """A 200-byte pickle whose result, walked as a tree, has more than 10**9 objects."""
+    out = _P4 + b"](" + b"N" * 10 + b"e\x94"
+    for level in range(1, 9):
+        out += b"](" + (b"h" + bytes([level - 1])) * 10 + b"e\x94"
+    return out + b"."
+
+
 def _frame_straddle(cmd: str) -> bytes:
     """A frame ends inside a SHORT_BINBYTES; from the frame's end on, the bytes are opcodes."""
     payload = _call(_sg("os", "system"), _s(cmd)) + b"."
@@ -760,6 +768,12 @@ def _hostile_containers(marker: Path) -> list[tuple[str, str, str, bytes]]:
         ),
         (CORRUPT, "truncated.pkl", "hostile pickle cut before STOP", evil[:-3]),
         (CORRUPT, "bad_opcode.pkl", "pickle with an undefined opcode", _P4 + b"\xff" + evil[2:]),
+        (
+            ARCHIVE,
+            "billion_laughs.pkl",
+            "nine levels of lists that each hold the previous level ten times, by memo reference",
+            _billion_laughs(),
+        ),
         (
             CONFIG,
             "skops_function_os_system.skops",

@@ -178,3 +178,10 @@ def test_frame_tricks_are_flagged_and_the_other_reading_is_analysed(corpus):
     assert any(f.rule == "SCN-001" and "os.system" in f.title for f in other), straddle
     overlap = scan_file(corpus.folder / "frame_overlap.pkl").findings
     assert any(f.rule == "SCN-014" and "inside the previous frame" in f.title for f in overlap)
+
+
+def test_expansion_attacks_are_flagged_without_expanding_them(corpus):
+    report = scan_file(corpus.folder / "billion_laughs.pkl")
+    (finding,) = [f for f in report.findings if f.rule == "SCN-015"]
+    assert finding.severity is Severity.HIGH
+    assert finding.evidence["objects"] >= 10**9 and finding.evidence["stream_bytes"] < 300

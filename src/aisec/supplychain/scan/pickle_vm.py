@@ -422,6 +422,7 @@ class PickleMachine:
         try:
             value = self._loop()
             self._scan_hidden()
+            self._check_expansion(value)
             return PickleOutcome(self.pos, value, self.imports)
         except LimitReached as exc:
             self.col.add("SCN-013", f"pickle analysis stopped: {exc}", f"offset {exc.offset}")
@@ -439,6 +440,28 @@ class PickleMachine:
             )
         self._scan_hidden()
         return PickleOutcome(None, None, self.imports)
+
+    def _check_expansion(self, value: Any) -> None:
+        """Rule SCN-015: the loaded object, walked as a tree, is vastly larger than the stream.
+
+        Memo references and DUP let a small stream return a list of lists that each hold the
+        previous one many times ("billion laughs"); anything that walks, prints, copies or
+        serialises the result visits every repetition.
+        """
+        if not self.scan_hidden:
+            return
+        stream = max(1, self.pos - self.start)
+        size = tree_size(value, EXPANSION_CAP)
+        if size >= EXPANSION_MIN and size > EXPANSION_RATIO * stream:
+            shown = f"more than {EXPANSION_CAP:.0e}" if size >= EXPANSION_CAP else f"{size:,}"
+            self.col.add(
+                "SCN-015",
+                f"walking the loaded object visits {shown} objects from {stream:,} bytes of "
+                "pickle (memo or DUP references repeated)",
+                f"offset {self.start}",
+                objects=size,
+                stream_bytes=stream,
+            )
 
     def _straddles(self, op_at: int, frame_end: int) -> None:
         """An opcode's data runs past the end of its FRAME (rule SCN-014).
@@ -1044,6 +1067,49 @@ _HANDLERS: dict[int, Callable[[PickleMachine, Push, Pop], None]] = {
 _TABLE: list[Callable[[PickleMachine, Push, Pop], None] | None] = [
     _HANDLERS.get(i) for i in range(256)
 ]
+
+EXPANSION_CAP = 10**9
+"""Objects counted at most when the loaded value is walked as a tree."""
+EXPANSION_MIN = 10**7
+"""Fewest objects of a walk that can be an expansion attack (SCN-015)."""
+EXPANSION_RATIO = 1000
+"""Objects per stream byte above which a walk is an expansion attack."""
+
+
+def tree_size(value: Any, cap: int) -> int:
+    """Objects visited when ``value`` is walked as a tree (shared references counted each
+    time, cycles once), up to ``cap``; computed in time linear in the distinct objects."""
+    sizes: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def children(v: Any) -> list[Any]:
+        if isinstance(v, list | tuple | set | frozenset):
+            return list(v)
+        if isinstance(v, SymDict):
+            return [x for pair in v.items for x in pair]
+        if isinstance(v, Call):
+            return [v.args, v.state]
+        return []
+
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        v, done = stack.pop()
+        key = id(v)
+        kids = children(v)
+        if not kids:
+            sizes[key] = 1
+            continue
+        if done:
+            busy.discard(key)
+            sizes[key] = min(cap, 1 + sum(sizes.get(id(k), 1) for k in kids))
+            continue
+        if key in sizes or key in busy:
+            continue
+        busy.add(key)
+        stack.append((v, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes and id(k) not in busy)
+    return sizes.get(id(value), 1)
+
 
 HIDDEN_MIN = 8
 """Shortest bytes or string constant looked at for a hidden pickle."""

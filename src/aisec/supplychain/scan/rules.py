@@ -124,6 +124,14 @@ _RULES = [
         "Inspect the file by hand or raise the scan limits.",
     ),
     Rule(
+        "SCN-015",
+        "Pickle expands to far more objects than its size (memo or DUP references repeated)",
+        Severity.HIGH,
+        (_DOS,),
+        "Do not load into a process that walks, prints or copies the result: it exhausts memory "
+        "and time (a billion-laughs pickle).",
+    ),
+    Rule(
         "SCN-014",
         "Pickle frames are inconsistent: data runs past a FRAME, or frames overlap",
         Severity.HIGH,
