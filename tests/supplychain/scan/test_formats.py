@@ -183,13 +183,27 @@ def _encrypt_flag(data: bytes) -> bytes:
 
 
 def test_encrypted_members_cannot_be_inspected_and_say_so():
-    plain = _zip({"model/data.pkl": b"\x80\x04N.", "model/version": b"3\n"})
-    findings = scan_bytes(_encrypt_flag(plain), "locked.zip").findings
-    assert zipfile.ZipFile(io.BytesIO(_encrypt_flag(plain))).infolist()[0].flag_bits & 1
-    rules = {f.rule for f in findings}
-    assert "SCN-027" in rules and "SCN-025" not in rules
-    locked = [f for f in findings if f.rule == "SCN-027"]
-    assert all(f.severity is Severity.MEDIUM and "cannot be inspected" in f.title for f in locked)
+    rng = np.random.default_rng(0)
+    cipher = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()  # what ZipCrypto data looks like
+    locked = _encrypt_flag(_zip({"weights/data.bin": cipher}))
+    assert zipfile.ZipFile(io.BytesIO(locked)).infolist()[0].flag_bits & 1
+    (finding,) = scan_bytes(locked, "locked.zip").findings
+    assert finding.rule == "SCN-027" and finding.severity is Severity.MEDIUM
+    assert "cannot be inspected" in finding.title
+
+
+def test_members_python_refuses_are_read_as_pytorch_reads_them():
+    evil = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x05touch\x85R."
+    flagged = _encrypt_flag(_zip({"archive/data.pkl": evil, "archive/version": b"3\n"}))
+    rules = [(f.rule, f.location) for f in scan_bytes(flagged, "model.pt").findings]
+    assert ("SCN-025", "archive/data.pkl") in rules
+    assert any(r == "SCN-001" and loc.startswith("archive/data.pkl") for r, loc in rules)
+    plain = bytearray(_zip({"archive/data.pkl": evil, "archive/version": b"3\n"}))
+    i = plain.find(b"PK\x01\x02")
+    plain[i + 16 : i + 20] = b"\x00\x00\x00\x00"  # central directory CRC now wrong
+    findings = scan_bytes(bytes(plain), "model.pt").findings
+    assert any("fails Python's zip checks" in f.title for f in findings)
+    assert any(f.rule == "SCN-001" for f in findings)
 
 
 def test_7z_archives_are_reported_as_not_inspected():

@@ -160,6 +160,51 @@ def _worth_reading(lower: str, head: bytes) -> bool:
     return bool(head) and (head[0] in _PICKLE_FIRST or lower.endswith(_READ_BY_NAME))
 
 
+def _as_pytorch_reads(data: memoryview, info: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """A member's bytes as PyTorch's zip reader (miniz) gets them: from the central directory's
+    offset, method and compressed size, with no CRC, flag or local-name check. None when the
+    member is neither stored nor deflated, or does not inflate (really encrypted, say)."""
+    at = info.header_offset
+    if bytes(data[at : at + 4]) != b"PK\x03\x04" or at + 30 > len(data):
+        return None
+    name_len = int.from_bytes(data[at + 26 : at + 28], "little")
+    extra_len = int.from_bytes(data[at + 28 : at + 30], "little")
+    start = at + 30 + name_len + extra_len
+    raw = bytes(data[start : start + info.compress_size])
+    if info.compress_type == zipfile.ZIP_STORED:
+        return raw[:limit]
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        try:
+            inflater = zlib.decompressobj(-15)
+            out = inflater.decompress(raw, limit)
+        except zlib.error:
+            return None
+        return out if inflater.eof or len(out) == limit else None
+    return None
+
+
+def _analyse_raw(
+    name: str,
+    plain: bytes,
+    kind: str,
+    col: Collector,
+    analyse: Analyse,
+    budget: Budget,
+    depth: int,
+) -> None:
+    """Analyse a member's bytes obtained without :mod:`zipfile` (see :func:`_as_pytorch_reads`)."""
+    if not budget.take(len(plain)):
+        col.add("SCN-022", "decompression budget for this file exhausted", name)
+        return
+    sub = col.child(name)
+    if kind == "torch" and name.lower().endswith(".pkl"):
+        from aisec.supplychain.scan.pickle_vm import scan_pickle_stream
+
+        scan_pickle_stream(memoryview(plain), sub, budget.limits, depth + 1)
+        return
+    analyse(memoryview(plain), name, sub, depth + 1)
+
+
 def _zip_kind(names: list[str]) -> str:
     if any(re.fullmatch(r"[^/]+/data\.pkl", n) for n in names) or "data.pkl" in names:
         return "torch"
@@ -223,12 +268,24 @@ def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
             )
             continue
         if info.flag_bits & 0x1:
+            plain = _as_pytorch_reads(data, info, limits.max_member_bytes)
+            if plain is not None and fmt.detect(plain[:512], name) == fmt.UNKNOWN:
+                plain = None  # ciphertext: really encrypted
+            if plain is None:
+                col.add(
+                    "SCN-027",
+                    f"zip member {name!r} is encrypted (password-protected); its content cannot "
+                    "be inspected",
+                    name,
+                )
+                continue
             col.add(
-                "SCN-027",
-                f"zip member {name!r} is encrypted (password-protected); its content cannot be "
-                "inspected",
+                "SCN-025",
+                f"zip member {name!r} is flagged encrypted but stored in plain: PyTorch reads "
+                "it, Python's zipfile refuses it",
                 name,
             )
+            _analyse_raw(name, plain, kind, col, analyse, budget, depth)
             continue
         if depth + 1 > limits.max_depth:
             col.add("SCN-024", "archive nested deeper than the limit; member not analysed", name)
@@ -254,7 +311,17 @@ def scan_zip(data: memoryview, col: Collector, analyse: Analyse, budget: Budget,
             zlib.error,
             lzma.LZMAError,
         ) as exc:
-            col.add("SCN-025", f"zip member {name!r} cannot be read: {str(exc)[:100]}", name)
+            plain = _as_pytorch_reads(data, info, limits.max_member_bytes)
+            if plain is None:
+                col.add("SCN-025", f"zip member {name!r} cannot be read: {str(exc)[:100]}", name)
+                continue
+            col.add(
+                "SCN-025",
+                f"zip member {name!r} fails Python's zip checks ({str(exc)[:60]}) but PyTorch "
+                "reads it; analysed as PyTorch reads it",
+                name,
+            )
+            _analyse_raw(name, plain, kind, col, analyse, budget, depth)
     return {"torch": "pytorch-zip", "keras": "keras", "npz": "npz", "skops": "skops"}.get(
         kind, "zip"
     )
