@@ -45,6 +45,7 @@ bench: $(BENCH)/.installed
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/evasion_vs_peers.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/ensemble_vs_autoattack.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/scan_vs_peers.py
+	$(BENCH)/bin/python benchmarks/scan_startup.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) aisec-report .aisec .pytest_cache .ruff_cache

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from aisec.assessment.config import parse_config
 from aisec.cli.main import app
+from aisec.records.evasion import MAX_CURVE_POINTS
 from aisec.report.writer import FILE_NAMES
 
 runner = CliRunner()
@@ -197,6 +198,8 @@ def test_evade_lists_and_checks_the_registered_attacks() -> None:
         listed = test_id.removeprefix("evasion.") in offered.replace(",", " ").split()
         assert listed == (test_id not in NOT_ATTACKS), test_id
     assert "Exit codes:" in help_text and "Example: aisec evade" in help_text
+    plain = " ".join(r.stdout.translate(str.maketrans("", "", "│╭╮╰╯─")).split())
+    assert f"at most {MAX_CURVE_POINTS}) give a curve" in plain  # filled in when help is shown
     one_line_error(invoke(*EVADE, "--attack", "evasion.nope"), "unknown attack", "fgsm", "pgd")
     one_line_error(invoke(*EVADE_FAST, "--limit", "-3"), "--limit")
     one_line_error(invoke(*EVADE_FAST, "--bounds", "1,0"), "bounds")

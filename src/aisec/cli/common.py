@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import typer
 from rich.console import Console
 
 from aisec.errors import AisecError
+
+if TYPE_CHECKING:
+    import typer
+
+# Typer is imported where an option is declared or an exit is raised, not here: a plain
+# ``aisec scan FILE`` runs without it (see :func:`aisec.cli.scan.run_plain`).
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +39,8 @@ def verdict_exit(failed: bool, inconclusive: bool) -> int:
 
 def fail(message: str) -> typer.Exit:
     """Print ``aisec: error: MESSAGE`` on stderr and return the exit to raise (code 2)."""
+    import typer
+
     sys.stderr.write(f"aisec: error: {message}\n")
     return typer.Exit(EXIT_USAGE)
 
@@ -57,6 +64,8 @@ def user_errors(fn: F) -> F:
 
 def threads_option() -> Any:
     """``--threads N``: CPU threads for PyTorch (default: ``AISEC_THREADS`` or half the cores)."""
+    import typer
+
     return typer.Option(
         None,
         "--threads",

@@ -27,7 +27,6 @@ from aisec.cli.output import (
 )
 from aisec.errors import AisecError, ParameterError
 from aisec.extras import require_torch
-from aisec.records.evasion import MAX_CURVE_POINTS
 from aisec.threads import use_threads
 
 if TYPE_CHECKING:
@@ -46,6 +45,19 @@ ATTACK_HELP = (
     "Attack: a registered evasion test, by id (evasion.pgd) or short name (pgd); "
     "`aisec list` describes them."
 )
+EPS_HELP = (
+    "Budget, >= 0 (e.g. 0.03 or 8/255); several (or comma-separated{most}) give a curve "
+    f"(default: {ATTACK_DEFAULT})."
+)
+"""Help of ``--eps``; ``{most}`` becomes the most budgets a run takes when help is shown."""
+
+
+def eps_help() -> str:
+    """The help of ``--eps``, naming :data:`~aisec.records.evasion.MAX_CURVE_POINTS`."""
+    from aisec.records.evasion import MAX_CURVE_POINTS
+
+    return EPS_HELP.format(most=f", at most {MAX_CURVE_POINTS}")
+
 
 PROVISIONAL_SHAPE: list[int] = [1]
 """Input shape a file model's config holds until :func:`load_target_and_data` reads the data."""
@@ -102,14 +114,17 @@ class _EvadeCommand(typer.core.TyperCommand):
     """Lists the registered attacks in ``--help`` only when help is shown.
 
     Loading the registry imports the attacks (and PyTorch), so it is not done when the
-    ``aisec`` app is built, only when ``aisec evade --help`` is printed.
+    ``aisec`` app is built, only when ``aisec evade --help`` is printed; likewise the most
+    budgets ``--eps`` takes come from the evasion records only then.
     """
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        """Fill in the ``--attack`` choices from the registry, then format as usual."""
+        """Fill in the ``--attack`` choices and the ``--eps`` limit, then format as usual."""
         for param in self.params:
             if param.name == "attack":
                 param.help = f"{ATTACK_HELP} One of: {', '.join(evasion_attacks())}."
+            elif param.name == "eps":
+                param.help = eps_help()
         super().format_help(ctx, formatter)
 
 
@@ -230,6 +245,8 @@ def build_params(cls: type, eps: list[float], options: dict[str, Any]) -> dict[s
     Several ``eps`` values become ``curve`` (duplicates collapse), at most
     :data:`~aisec.records.evasion.MAX_CURVE_POINTS` distinct ones.
     """
+    from aisec.records.evasion import MAX_CURVE_POINTS
+
     params: dict[str, Any] = {}
     accepted = set(cls.constraints)
     if eps:
@@ -295,8 +312,7 @@ def register(app: typer.Typer) -> None:
         eps: list[str] = typer.Option(
             None,
             "--eps",
-            help="Budget, >= 0 (e.g. 0.03 or 8/255); several (or comma-separated, at most "
-            f"{MAX_CURVE_POINTS}) give a curve (default: {ATTACK_DEFAULT}).",
+            help=EPS_HELP.format(most=""),
         ),
         norm: str = typer.Option(
             None, "--norm", help=f"linf, l2 or l1 (default: {ATTACK_DEFAULT})."

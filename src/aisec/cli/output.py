@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import typer
-
 from aisec.cli.common import EXIT_FINDINGS, EXIT_INCONCLUSIVE, EXIT_OK, EXIT_USAGE, fail
 
 STDOUT = "-"
@@ -23,12 +21,16 @@ STDOUT = "-"
 
 def format_option(default: str | None, formats: Sequence[str], help: str | None = None) -> Any:
     """The ``--format/-f`` option offering ``formats``."""
+    import typer
+
     text = help or f"Output format: {', '.join(formats)}."
     return typer.Option(default, "--format", "-f", help=text)
 
 
 def output_option(help: str, *aliases: str, default: Path | None = None) -> Any:
     """The ``--output/-o PATH`` option, with older spellings (e.g. ``--out``) as ``aliases``."""
+    import typer
+
     return typer.Option(default, "--output", "-o", *aliases, help=help)
 
 

@@ -1,11 +1,24 @@
-"""``aisec scan``: static analysis of model, data and archive files; nothing is executed."""
+"""``aisec scan``: static analysis of model, data and archive files; nothing is executed.
+
+Scanners run once per file in pre-commit hooks and CI steps, so start-up is the user's latency.
+A plain ``aisec scan PATH... [--format F] [--fail-on S] [--output O]`` therefore runs without
+building the Typer app (:func:`run_plain`, called by :func:`aisec.cli.main.run`): it needs only
+the scanner and Rich, never Typer, Pydantic, NumPy or PyTorch. Anything else (``--help``, an
+option it does not know, a missing value) goes through Typer as usual; both ways run
+:func:`scan_files`, so they print and exit alike.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import typer
 from rich.console import Console
 from rich.text import Text
 
@@ -29,11 +42,26 @@ from aisec.cli.output import (
 )
 from aisec.cli.tables import Col, fitted_table
 
+if TYPE_CHECKING:
+    import typer
+
 _STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 FORMATS = ("table", "json", "sarif")
 """Output formats of ``aisec scan``."""
+DEFAULT_FAIL_ON = "high"
+"""``--fail-on`` when it is not given."""
+
+PLAIN_OPTIONS = {
+    "--format": "output_format",
+    "-f": "output_format",
+    "--fail-on": "fail_on",
+    "--output": "output",
+    "-o": "output",
+}
+"""The options :func:`parse_plain` reads, by spelling, and the :func:`scan_files` argument each
+sets; the same spellings as the Typer command's (a test checks)."""
 
 
 SCAN_COLUMNS = (
@@ -74,8 +102,122 @@ def _table(report: object, console: Console) -> None:
     console.print(table)
 
 
+def scan_files(
+    paths: Sequence[Path],
+    output_format: str | None = None,
+    fail_on: str = DEFAULT_FAIL_ON,
+    output: Path | None = None,
+) -> int:
+    """Scan ``paths``, print or write the report and return the exit code (0, or 1 for findings
+    at or above ``fail_on``).
+
+    Raises:
+        typer.Exit: Code 2 after one line on stderr, for a usage or input error.
+    """
+    from aisec.records import Severity
+    from aisec.supplychain.scan import scan_paths
+
+    fmt = choose_format(output_format, FORMATS, default="table")
+    threshold = Severity.parse(fail_on)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise fail(f"path not found: {', '.join(missing)}; check the spelling")
+    check_output(output)
+    report = scan_paths(paths)
+    if fmt == "table":
+        if output is None:
+            _table(report, err_console)
+        elif is_stdout(output):
+            _table(report, out_console)
+        else:
+            with open(output, "w", encoding="utf-8") as fh:
+                _table(report, Console(file=fh, width=160, no_color=True))
+    elif fmt == "json":
+        write_output(json.dumps(report.to_dict(), indent=2), output)
+    else:
+        from aisec.report.sarif import findings_to_sarif
+
+        write_output(json.dumps(findings_to_sarif(report.findings), indent=2), output)
+    summary = report.summary()
+    top = summary["max_severity"] or "none"
+    err_console.print(
+        f"Scanned {summary['files']} files: {summary['findings']} findings, highest {top}"
+    )
+    worst = report.max_severity
+    return EXIT_FINDINGS if worst is not None and worst >= threshold else EXIT_OK
+
+
+def parse_plain(args: Sequence[str]) -> dict[str, Any] | None:
+    """The :func:`scan_files` arguments of ``aisec scan ARGS``, or None when Typer must parse them.
+
+    ARGS are plain when each is a path, one of :data:`PLAIN_OPTIONS` followed by its value, or a
+    long option written ``--name=value``, with at least one path. Anything else is left to
+    Typer, which parses it (or explains the mistake) as usual: ``--help``, ``--``, an unknown
+    option, a short option joined to its value (``-fjson``), a missing or empty value, a value
+    starting with ``-`` (other than ``-``, stdout), an empty argument.
+    """
+    values: dict[str, Any] = {"output_format": None, "fail_on": DEFAULT_FAIL_ON, "output": None}
+    paths: list[Path] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if not arg:
+            return None
+        if not arg.startswith("-"):
+            paths.append(Path(arg))
+            continue
+        name, joined, value = arg.partition("=")
+        if name not in PLAIN_OPTIONS or (joined and not name.startswith("--")):
+            return None
+        if not joined:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if not value or (value.startswith("-") and value != "-"):
+            return None
+        key = PLAIN_OPTIONS[name]
+        values[key] = Path(value) if key == "output" else value
+    if not paths:
+        return None
+    return {"paths": paths, **values}
+
+
+def run_plain(args: Sequence[str]) -> int | None:
+    """Run ``aisec scan ARGS`` without Typer and return the exit code; None when ARGS are not
+    plain (:func:`parse_plain`) or a shell-completion request is pending, so that the caller
+    runs the Typer app instead.
+
+    Errors end as they do under Typer: a usage or input error in one line and exit 2, an
+    interrupt with exit 130, a closed stdout (``aisec scan ... | head``) with exit 1.
+    """
+    if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    parsed = parse_plain(args)
+    if parsed is None:
+        return None
+    try:
+        return user_errors(scan_files)(**parsed)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        # As Click does: nothing more reaches the closed pipe, not even the final flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, stream.fileno())
+        return 1
+    except Exception as exc:
+        typer = sys.modules.get("typer")  # fail() imported it to raise typer.Exit
+        if typer is not None and isinstance(exc, typer.Exit):
+            return int(exc.exit_code)
+        raise
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``scan`` command."""
+    import typer
 
     @app.command(
         "scan",
@@ -93,7 +235,7 @@ def register(app: typer.Typer) -> None:
             "Output format: table (default; on stderr), json or sarif (on stdout).",
         ),
         fail_on: str = typer.Option(
-            "high", "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
+            DEFAULT_FAIL_ON, "--fail-on", help="Exit 1 at/above: info|low|medium|high|critical."
         ),
         output: Path | None = output_option(
             "Write the report to this file instead of stdout (default: stdout; the table goes "
@@ -104,32 +246,4 @@ def register(app: typer.Typer) -> None:
 
         Formats: pickle, PyTorch, joblib, NumPy, Keras, ONNX, safetensors, GGUF, archives.
         """
-        from aisec.records import Severity
-        from aisec.report.sarif import findings_to_sarif
-        from aisec.supplychain.scan import scan_paths
-
-        fmt = choose_format(output_format, FORMATS, default="table")
-        threshold = Severity.parse(fail_on)
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            raise fail(f"path not found: {', '.join(missing)}; check the spelling")
-        check_output(output)
-        report = scan_paths(paths)
-        if fmt == "table":
-            if output is None:
-                _table(report, err_console)
-            elif is_stdout(output):
-                _table(report, out_console)
-            else:
-                with open(output, "w", encoding="utf-8") as fh:
-                    _table(report, Console(file=fh, width=160, no_color=True))
-        else:
-            doc = report.to_dict() if fmt == "json" else findings_to_sarif(report.findings)
-            write_output(json.dumps(doc, indent=2), output)
-        summary = report.summary()
-        top = summary["max_severity"] or "none"
-        err_console.print(
-            f"Scanned {summary['files']} files: {summary['findings']} findings, highest {top}"
-        )
-        worst = report.max_severity
-        raise typer.Exit(EXIT_FINDINGS if worst is not None and worst >= threshold else EXIT_OK)
+        raise typer.Exit(scan_files(paths, output_format, fail_on, output))

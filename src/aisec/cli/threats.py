@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -112,6 +111,8 @@ def register(app: typer.Typer) -> None:
         if not is_stdout(output):
             err_console.print(f"wrote {fmt} threat model to {output}")
         if emit_config is not None:
+            import yaml
+
             config = tm.plan_config()
             emit_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
             err_console.print(

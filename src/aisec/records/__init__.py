@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import enum
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from aisec.records.outcome import Outcome, outcome_class
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy is imported only where arrays are built (``Result``); the JSON helpers look for numpy
+# values only once something has imported NumPy, so the scanner and the other torch-free
+# commands never pay for it.
 
 
 class Severity(str, enum.Enum):
@@ -96,9 +102,10 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # no numpy value exists before NumPy is imported
+    if np is not None and isinstance(value, np.ndarray):
         return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         return _jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -233,6 +240,8 @@ class Result:
             "queries": int(self.queries),
         }
         if include_arrays:
+            import numpy as np
+
             out["per_sample"] = {k: _jsonable(np.asarray(v)) for k, v in self.per_sample.items()}
         return out
 
@@ -241,6 +250,8 @@ class Result:
         cls, data: Mapping[str, Any], artifacts: Mapping[str, np.ndarray] | None = None
     ) -> Result:
         """Inverse of :meth:`to_dict` (artefacts come separately)."""
+        import numpy as np
+
         per_sample = {
             k: np.asarray(v if v is not None else [], dtype=None if v else float)
             for k, v in dict(data.get("per_sample", {})).items()
@@ -288,8 +299,3 @@ class Result:
 def jsonable(value: Any) -> Any:
     """Public helper: convert numpy values and containers to plain JSON values."""
     return _jsonable(value)
-
-
-# The family records register their outcome kinds on import.
-from aisec.records import evasion as _evasion  # noqa: E402, F401
-from aisec.records import supplychain as _supplychain  # noqa: E402, F401

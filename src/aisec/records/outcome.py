@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import math
+import sys
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar, Union
-
-import numpy as np
 
 OutcomeT = TypeVar("OutcomeT", bound="Outcome")
 
@@ -26,6 +26,10 @@ OMIT_NONE = {"omit": "none"}
 """Field metadata: leave the field out of the JSON form when it is None."""
 
 _KINDS: dict[str, type[Outcome]] = {}
+
+FAMILY_MODULES = ("aisec.records.evasion", "aisec.records.supplychain")
+"""The modules of the families' outcome records, imported (so registered) on the first lookup;
+importing :mod:`aisec.records` alone stays light (the scanner needs only findings)."""
 
 
 class Outcome:
@@ -55,13 +59,22 @@ class Outcome:
         return decoded
 
 
+def _load_families() -> None:
+    for name in FAMILY_MODULES:
+        if name not in sys.modules:
+            importlib.import_module(name)
+
+
 def outcome_kinds() -> dict[str, type[Outcome]]:
     """Every declared outcome kind."""
+    _load_families()
     return dict(_KINDS)
 
 
 def outcome_class(kind: str) -> type[Outcome] | None:
     """The record class of ``kind``, or None when this installation does not know it."""
+    if kind not in _KINDS:
+        _load_families()
     return _KINDS.get(kind)
 
 
@@ -73,9 +86,10 @@ def encode(value: Any) -> Any:
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [encode(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # no numpy value exists before NumPy is imported
+    if np is not None and isinstance(value, np.ndarray):
         return encode(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         return encode(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None

@@ -11,9 +11,12 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aisec.errors import AisecError
-from aisec.report.model import ReportData
+
+if TYPE_CHECKING:
+    from aisec.report.model import ReportData
 
 FORMATS: tuple[str, ...] = ("html", "json", "md", "sarif")
 """Report formats :func:`write_reports` knows, in the order they are written."""
