@@ -204,11 +204,43 @@ def test_members_python_refuses_are_read_as_pytorch_reads_them():
     findings = scan_bytes(bytes(plain), "model.pt").findings
     assert any("fails Python's zip checks" in f.title for f in findings)
     assert any(f.rule == "SCN-001" for f in findings)
+    renamed = bytearray(_zip({"archive/data.pkl": evil, "archive/version": b"3\n"}))
+    i = renamed.find(b"archive/data.pkl")  # the local header's copy of the name
+    renamed[i : i + 16] = b"archive/DATA.pkl"
+    findings = scan_bytes(bytes(renamed), "model.pt").findings
+    assert any("fails Python's zip checks" in f.title for f in findings)
+    assert any(f.rule == "SCN-001" and f.location.startswith("archive/data.pkl") for f in findings)
 
 
-def test_7z_archives_are_reported_as_not_inspected():
+def test_7z_archives_are_opened_in_memory_and_their_members_analysed(tmp_path, monkeypatch):
+    py7zr = pytest.importorskip("py7zr")
+    evil = b"\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x05touch\x85R."
+    buf = io.BytesIO()
+    with py7zr.SevenZipFile(buf, "w") as z:
+        z.writestr(evil, "archive/data.pkl")
+        z.writestr(b"3\n", "archive/version")
+    monkeypatch.chdir(tmp_path)
+    report = scan_bytes(buf.getvalue(), "model.7z")
+    assert report.format == "7z"
+    rules = {(f.rule, f.location.split(":")[0]) for f in report.findings}
+    assert ("SCN-001", "archive/data.pkl") in rules
+    assert list(tmp_path.iterdir()) == []  # nothing was extracted to disk
+
+
+def test_7z_without_py7zr_is_reported_as_not_inspected(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_py7zr(name, *args, **kwargs):
+        if name.startswith("py7zr"):
+            raise ModuleNotFoundError(name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_py7zr)
     head = b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24)
     report = scan_bytes(head + b"\x80\x04N." * 4, "model.7z")
     assert report.format == "7z"
     (finding,) = report.findings
     assert finding.rule == "SCN-028" and finding.severity is Severity.MEDIUM
+    assert "aisec[archives]" in finding.title

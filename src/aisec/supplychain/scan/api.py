@@ -165,11 +165,7 @@ class _Scan:
             scan_saved_model(data, col)
             return "tensorflow-savedmodel"
         elif kind == fmt.SEVENZIP:
-            col.add(
-                "SCN-028",
-                "7z archive: aisec does not decompress 7z, so its members were not inspected",
-                "file",
-            )
+            return archives.scan_7z(data, col, self.analyse, self.budget, depth)
         elif ext in TEMPLATE_EXTENSIONS and kind in (fmt.JSON, fmt.UNKNOWN):
             if len(data) <= self.limits.max_text_bytes:
                 review_template(bytes(data).decode("utf-8", "replace"), col, "template")

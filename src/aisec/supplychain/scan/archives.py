@@ -410,3 +410,66 @@ def decompress(data: memoryview, kind: str, col: Collector, budget: Budget) -> b
         return None
     budget.take(len(out))
     return out
+
+
+def scan_7z(data: memoryview, col: Collector, analyse: Analyse, budget: Budget, depth: int) -> str:
+    """Analyse a 7z archive through py7zr, in memory and within the limits (the ``archives``
+    extra); without py7zr, say that its members were not inspected (SCN-028)."""
+    try:
+        import py7zr
+        from py7zr.io import BytesIOFactory
+    except ModuleNotFoundError:
+        col.add(
+            "SCN-028",
+            "7z archive: its members were not inspected (pip install 'aisec[archives]' adds "
+            "7z support)",
+            "file",
+        )
+        return "7z"
+    limits = budget.limits
+    try:
+        with py7zr.SevenZipFile(io.BytesIO(bytes(data)), mode="r") as archive:
+            if archive.needs_password():
+                col.add(
+                    "SCN-027", "7z archive is encrypted; its content cannot be inspected", "file"
+                )
+                return "7z"
+            infos = [i for i in archive.list() if not i.is_directory]
+            if len(infos) > limits.max_members:
+                col.add("SCN-023", f"7z archive has {len(infos)} members", "archive")
+                infos = infos[: limits.max_members]
+            wanted = []
+            for info in infos:
+                name = info.filename
+                if unsafe_member_name(name):
+                    col.add("SCN-020", f"7z member {name!r} escapes the extraction folder", name)
+                size = int(info.uncompressed or 0)
+                if size > limits.max_member_bytes or not budget.take(size):
+                    col.add("SCN-022", f"7z member {name!r} inflates to {size} bytes", name)
+                    continue
+                wanted.append(name)
+            if depth + 1 > limits.max_depth:
+                col.add("SCN-024", "archive nested deeper than the limit; not analysed", "file")
+                return "7z"
+            factory = BytesIOFactory(limits.max_member_bytes)
+            if wanted:
+                archive.extract(targets=wanted, factory=factory)
+    except (py7zr.exceptions.ArchiveError, OSError, ValueError, EOFError, KeyError) as exc:
+        col.add("SCN-025", f"corrupt 7z archive: {str(exc)[:120]}", "archive")
+        return "7z"
+    for name in wanted:
+        product = factory.products.get(name)
+        if product is None:
+            continue
+        product.seek(0)
+        _analyse_member_bytes(name, product.read(), col, analyse, depth)
+    return "7z"
+
+
+def _analyse_member_bytes(
+    name: str, data: bytes, col: Collector, analyse: Analyse, depth: int
+) -> None:
+    """Analyse one extracted member, skipping content that can be neither pickle nor model."""
+    if fmt.detect(data[:512], name) == fmt.UNKNOWN and not _worth_reading(name.lower(), data[:1]):
+        return
+    analyse(memoryview(data), name, col.child(name), depth + 1)

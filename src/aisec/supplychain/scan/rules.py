@@ -197,11 +197,11 @@ _RULES = [
     ),
     Rule(
         "SCN-028",
-        "Archive in a format aisec does not open (7z), so its content was not inspected",
+        "7z archive not inspected (the archives extra is not installed)",
         Severity.MEDIUM,
         (_SUPPLY,),
-        "Unpack it with a trusted tool and scan the files inside; 7z-packed models have been "
-        "used to slip past scanners (nullifAI).",
+        "Install aisec[archives] and scan again, or unpack it with a trusted tool and scan the "
+        "files inside; 7z-packed models have been used to slip past scanners (nullifAI).",
     ),
     Rule(
         "SCN-030",
