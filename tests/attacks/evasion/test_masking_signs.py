@@ -12,53 +12,14 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-from torch import nn
+from masked_models import Quantised, Saturated, SquareRoot, wrap
 
 from aisec.records import Severity
 from aisec.records.evasion import EvasionOutcome
 from aisec.records.outcome import encode
 from aisec.registry import get_test
-from aisec.targets.torch import TorchClassifier
 
 EPS = 0.15
-
-
-class Saturated(nn.Module):
-    """Logits times 1000."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x) * 1000.0
-
-
-class Quantised(nn.Module):
-    """Inputs rounded to the 1/16 grid before the model."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(torch.round(x * 16) / 16)
-
-
-class SquareRoot(nn.Module):
-    """The model on sqrt(x) squared: the same function, with infinite gradients at zero."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(torch.sqrt(x) ** 2)
-
-
-def _wrap(base: TorchClassifier, module: type[nn.Module]) -> TorchClassifier:
-    return TorchClassifier(model=module(base.model), spec=base.spec, name=module.__name__.lower())
 
 
 def _eva002(test, result):
@@ -89,7 +50,7 @@ def test_masked_models_make_the_attack_flag_its_own_result(
 ) -> None:
     params = {"loss": "ce"} if test_id == "evasion.pgd" else {}
     test = get_test(test_id)(eps=EPS, **params)
-    result = test.run(_wrap(digits_cnn, module), digits_small, seed=0)
+    result = test.run(wrap(digits_cnn, module), digits_small, seed=0)
     signs = result.outcome.gradient_signs
     assert signs.main_sign == sign
     assert signs.flagged_fraction >= 0.5
@@ -105,7 +66,7 @@ def test_pgd_switches_to_the_margin_loss_where_the_softmax_saturates(
 ) -> None:
     plain = get_test("evasion.pgd")(eps=EPS).run(digits_cnn, digits_small, seed=0).outcome
     dlr = get_test("evasion.pgd")(eps=EPS, loss="dlr").run(digits_cnn, digits_small, seed=0)
-    masked = _wrap(digits_cnn, Saturated)
+    masked = wrap(digits_cnn, Saturated)
     ce = get_test("evasion.pgd")(eps=EPS, loss="ce").run(masked, digits_small, seed=0).outcome
     test = get_test("evasion.pgd")(eps=EPS)
     result = test.run(masked, digits_small, seed=0)
@@ -120,7 +81,7 @@ def test_pgd_switches_to_the_margin_loss_where_the_softmax_saturates(
 
 def test_the_signs_survive_the_store_round_trip(digits_cnn, digits_small) -> None:
     result = get_test("evasion.apgd-ce")(eps=EPS).run(
-        _wrap(digits_cnn, Quantised), digits_small, seed=0
+        wrap(digits_cnn, Quantised), digits_small, seed=0
     )
     stored = json.loads(json.dumps(encode(result.outcome)))
     assert EvasionOutcome.from_dict(stored) == result.outcome
@@ -139,10 +100,10 @@ def test_minimum_norm_attacks_check_the_clean_gradients(
     clean = sound.run(digits_cnn, data, seed=0)
     assert clean.outcome.gradient_signs.flagged == 0 and _eva002(sound, clean) == []
     # logit differences do not saturate: scaled logits are no sign for these attacks
-    scaled = sound.run(_wrap(digits_cnn, Saturated), data, seed=0)
+    scaled = sound.run(wrap(digits_cnn, Saturated), data, seed=0)
     assert scaled.outcome.gradient_signs.saturated == 0
     masked = get_test(test_id)(**params)
-    result = masked.run(_wrap(digits_cnn, Quantised), data, seed=0)
+    result = masked.run(wrap(digits_cnn, Quantised), data, seed=0)
     signs = result.outcome.gradient_signs
     assert signs.unbounded and signs.not_found == signs.attacked > 0
     assert signs.main_sign == "zero gradients"

@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
-from torch import nn
+from masked_models import Quantised, Saturated, wrap
 
 from aisec.attacks.evasion.sanity import Figures, GradientMaskingSanity, judge
 from aisec.records import Severity
-from aisec.targets.torch import TorchClassifier
 
 FAST = {"limit": 60, "steps": 20, "square_queries": 300}
-
-
-class Quantised(nn.Module):
-    """Rounds inputs to the 1/16 grid of the digits before the model: zero gradients."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(torch.round(x * 16) / 16)
-
-
-class Saturated(nn.Module):
-    """Multiplies the logits by 1000: softmax saturates and cross-entropy gradients vanish."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x) * 1000.0
-
-
-def _wrap(base: TorchClassifier, module: type[nn.Module]) -> TorchClassifier:
-    return TorchClassifier(model=module(base.model), spec=base.spec, name=module.__name__.lower())
 
 
 def test_no_check_fires_on_the_real_cnn(digits_cnn, digits_test) -> None:
@@ -53,7 +25,7 @@ def test_no_check_fires_on_the_real_cnn(digits_cnn, digits_test) -> None:
     [(Quantised, {"SAN-001", "SAN-003", "SAN-005"}), (Saturated, {"SAN-001", "SAN-005"})],
 )
 def test_checks_fire_on_masked_models(module, expected, digits_cnn, digits_test) -> None:
-    target = _wrap(digits_cnn, module)
+    target = wrap(digits_cnn, module)
     test = GradientMaskingSanity(**FAST)
     r = test.run(target, digits_test, seed=0)
     assert r.ok, r.message

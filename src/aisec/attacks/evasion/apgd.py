@@ -13,7 +13,7 @@ import torch
 
 from aisec import progress
 from aisec.attacks.evasion.base import AttackContext, FixedBudgetAttack, Perturbation
-from aisec.attacks.evasion.gradients import flat_norm
+from aisec.attacks.evasion.gradients import flat_norm, loss_and_grad
 from aisec.attacks.evasion.health import GradientHealth
 from aisec.attacks.evasion.losses import LOSSES, Loss, min_classes
 from aisec.params import Interval, Param, declare
@@ -75,16 +75,6 @@ def _random_init(x0: torch.Tensor, norm: str, eps: float, gen: torch.Generator) 
         return x0 + eps * t / flat_norm(t, "linf").clamp_min(1e-12)
     t = torch.randn(x0.shape, generator=gen, dtype=x0.dtype)
     return x0 + eps * t / flat_norm(t, "l2").clamp_min(1e-12)
-
-
-def _loss_grad(
-    target: Differentiable, x: torch.Tensor, y: torch.Tensor, yl: torch.Tensor | None, loss_fn: Loss
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    x = x.detach().requires_grad_(True)
-    logits = target.logits(x)
-    loss = loss_fn(logits, y, yl)
-    (grad,) = torch.autograd.grad(loss.sum(), x)
-    return logits.detach(), loss.detach(), grad
 
 
 def _succeeded(logits: torch.Tensor, y: torch.Tensor, ys: torch.Tensor | None) -> torch.Tensor:
@@ -163,7 +153,7 @@ def _apgd_chunk(
     done = torch.zeros(n, dtype=torch.bool)
     idx = torch.arange(n)
     x = _random_init(x0, norm, eps, gen).clamp(lo, hi) if random_init else x0.clone()
-    logits, loss, grad = _loss_grad(target, x, y, yl, loss_fn)
+    logits, loss, grad = loss_and_grad(target, x, y, yl, loss_fn)
     if watch is not None:
         watch[0].observe(watch[1], logits, loss, grad, y, ys)
 
@@ -212,7 +202,7 @@ def _apgd_chunk(
         x_new = _project(st["x0"], x_new, norm, eps, lo, hi)
         st["x_prev"] = st["x"]
         st["x"] = x_new
-        logits, loss, grad = _loss_grad(target, x_new, st["y"], st["yl"], loss_fn)
+        logits, loss, grad = loss_and_grad(target, x_new, st["y"], st["yl"], loss_fn)
         if watch is not None:
             watch[0].observe(watch[1][st["idx"]], logits, loss, grad, st["y"], st["ys"])
         st["n_incr"] += (loss > st["loss"]).to(torch.int64)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
+
+from aisec.attacks.evasion.losses import Loss, ce_loss
 
 if TYPE_CHECKING:
     from aisec.targets.views import Differentiable
@@ -28,18 +29,16 @@ def loss_and_grad(
     x: torch.Tensor,
     y: torch.Tensor,
     y_target: torch.Tensor | None = None,
+    loss_fn: Loss = ce_loss,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Logits, per-sample loss and its input gradient (ascent direction) in one pass.
 
-    Untargeted: cross-entropy with the true label (to increase). Targeted: negative
-    cross-entropy with the target label (to increase, i.e. move toward the target).
+    ``loss_fn`` is a loss to increase (:mod:`~aisec.attacks.evasion.losses`); the default is
+    the cross-entropy with the true label, or minus the cross-entropy with the target label.
     """
     x = x.detach().requires_grad_(True)
     logits = target.logits(x)
-    if y_target is None:
-        loss = F.cross_entropy(logits, y, reduction="none")
-    else:
-        loss = -F.cross_entropy(logits, y_target, reduction="none")
+    loss = loss_fn(logits, y, y_target)
     (grad,) = torch.autograd.grad(loss.sum(), x)
     return logits.detach(), loss.detach(), grad
 

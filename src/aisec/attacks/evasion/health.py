@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from aisec.attacks.evasion.gradients import loss_and_grad
 from aisec.attacks.evasion.losses import margin
 from aisec.records.evasion import GradientSigns
 
@@ -172,15 +173,17 @@ class GradientHealth:
         """One margin-loss gradient pass at ``x``, observed: for attacks that do not report
         their own passes (the minimum-norm attacks, which read logit differences), the clean
         points' gradients are checked for zeros and non-finite values."""
-        for s in range(0, len(x), target.batch_size):
-            xb = x[s : s + target.batch_size].detach().requires_grad_(True)
-            yb = y[s : s + target.batch_size]
-            logits = target.logits(xb)
-            loss = -margin(logits, yb)
-            (grad,) = torch.autograd.grad(loss.sum(), xb)
-            self.observe(
-                positions[s : s + target.batch_size], logits, loss, grad, yb, softmax_loss=False
-            )
+        bs = target.batch_size
+        for s in range(0, len(x), bs):
+            yb = y[s : s + bs]
+            logits, loss, grad = loss_and_grad(target, x[s : s + bs], yb, None, _margin_loss)
+            self.observe(positions[s : s + bs], logits, loss, grad, yb, softmax_loss=False)
+
+
+def _margin_loss(
+    logits: torch.Tensor, y: torch.Tensor, y_target: torch.Tensor | None
+) -> torch.Tensor:
+    return -margin(logits, y, y_target)
 
 
 def saturated_softmax(logits: torch.Tensor) -> torch.Tensor:

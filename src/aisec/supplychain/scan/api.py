@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import mmap
 import os
 from collections import Counter
@@ -16,18 +15,18 @@ from aisec.errors import ScanError
 from aisec.records import Finding, Severity
 from aisec.supplychain.scan import archives
 from aisec.supplychain.scan import detect as fmt
-from aisec.supplychain.scan.formats_gguf import (
-    TEMPLATE_EXTENSIONS,
-    review_json_templates,
-    review_template,
-    scan_gguf,
-)
+from aisec.supplychain.scan.formats_gguf import scan_gguf
 from aisec.supplychain.scan.formats_keras import scan_hdf5, scan_keras_json
 from aisec.supplychain.scan.formats_onnx import scan_onnx
 from aisec.supplychain.scan.formats_savedmodel import looks_like_saved_model, scan_saved_model
+from aisec.supplychain.scan.formats_templates import (
+    TEMPLATE_EXTENSIONS,
+    review_json_templates,
+    review_template,
+)
 from aisec.supplychain.scan.formats_tensor import scan_npy, scan_safetensors
 from aisec.supplychain.scan.limits import DEFAULT_LIMITS, ScanLimits
-from aisec.supplychain.scan.pickle_vm import PickleMachine, scan_pickle_stream
+from aisec.supplychain.scan.pickle_vm import PickleMachine, scan_pickle_stream, trial_parse
 from aisec.supplychain.scan.rules import Collector
 
 
@@ -118,7 +117,7 @@ class _Scan:
             # whatever the name says. A stream that reaches STOP, or imports anything before it
             # breaks off (the loader has run those opcodes by then), is a pickle; a file named
             # like one whose bytes are not is reported as unrecognised, not as a bad pickle.
-            kind = fmt.PICKLE if self._trial_pickle(data) else fmt.UNKNOWN
+            kind = fmt.PICKLE if trial_parse(data, self.limits) else fmt.UNKNOWN
         ext = os.path.splitext(name.lower())[1]
         expected = fmt.SAFE_EXTENSIONS.get(ext)
         if (
@@ -179,18 +178,6 @@ class _Scan:
         else:
             col.add("SCN-090", "format not recognised; not analysed", "file")
         return kind
-
-    def _trial_pickle(self, data: memoryview) -> bool:
-        """Would a pickle loader act on ``data``: does it parse to STOP, or, before it breaks
-        off, import something or do anything else the analysis reports (an extension-registry
-        lookup, a persistent id, more operations than the trial follows)?"""
-        trial = Collector("trial")
-        limits = dataclasses.replace(self.limits, max_pickle_ops=200_000)
-        machine = PickleMachine(data, 0, trial, limits, joblib=False)
-        machine.scan_hidden = False
-        out = machine.run()
-        acted = any(f.rule != "SCN-010" for f in trial.findings)
-        return out.end is not None or bool(out.imports) or acted
 
     def _torch_legacy(self, data: memoryview, col: Collector, depth: int) -> None:
         """Legacy torch.save: magic, protocol, sys_info, object and storage-key pickles."""

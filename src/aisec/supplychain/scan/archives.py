@@ -19,6 +19,7 @@ from typing import IO
 
 from aisec.supplychain.scan import detect as fmt
 from aisec.supplychain.scan.limits import ScanLimits
+from aisec.supplychain.scan.pickle_vm import OPCODES, scan_pickle_stream
 from aisec.supplychain.scan.rules import Collector
 
 _PEEK = 4096
@@ -129,6 +130,20 @@ def _member(
     if more:
         col.add("SCN-022", f"member {name} inflates past {limits.max_member_bytes} bytes", name)
         return
+    _analyse_member(name, data, kind, col, analyse, limits, depth)
+
+
+def _analyse_member(
+    name: str,
+    data: bytes,
+    kind: str,
+    col: Collector,
+    analyse: Analyse,
+    limits: ScanLimits,
+    depth: int,
+) -> None:
+    """Analyse a member's bytes as the archive's kind says its loader reads them."""
+    lower = name.lower()
     if kind == "skops" and lower == "schema.json":
         from aisec.supplychain.scan.formats_skops import scan_skops_schema
 
@@ -141,15 +156,11 @@ def _member(
         return
     sub = col.child(name)
     if kind == "torch":
-        from aisec.supplychain.scan.pickle_vm import scan_pickle_stream
-
         scan_pickle_stream(memoryview(data), sub, limits, depth + 1)
         return
     analyse(memoryview(data), name, sub, depth + 1)
 
 
-#: First bytes a pickle without a PROTO header can start with (its first opcode).
-_PICKLE_FIRST = frozenset(b"(cNIJKLFSVUTXB]})lde.0123GMhgqpjrPQRabost\x80\x8c\x94\x95")
 #: Member names read although their content is not recognised by its first bytes.
 _READ_BY_NAME = (*fmt.PICKLE_EXTENSIONS, ".pb", ".jinja", ".jinja2", ".j2")
 
@@ -157,7 +168,7 @@ _READ_BY_NAME = (*fmt.PICKLE_EXTENSIONS, ".pb", ".jinja", ".jinja2", ".j2")
 def _worth_reading(lower: str, head: bytes) -> bool:
     """Whether an unrecognised member may still be a pickle (any first opcode: the analysis
     then tries it), a SavedModel graph or a chat template."""
-    return bool(head) and (head[0] in _PICKLE_FIRST or lower.endswith(_READ_BY_NAME))
+    return bool(head) and (head[0] in OPCODES or lower.endswith(_READ_BY_NAME))
 
 
 def _as_pytorch_reads(data: memoryview, info: zipfile.ZipInfo, limit: int) -> bytes | None:
@@ -193,16 +204,12 @@ def _analyse_raw(
     depth: int,
 ) -> None:
     """Analyse a member's bytes obtained without :mod:`zipfile` (see :func:`_as_pytorch_reads`)."""
+    if kind == "torch" and not name.lower().endswith(".pkl"):
+        return  # torch.load unpickles only the .pkl members
     if not budget.take(len(plain)):
         col.add("SCN-022", "decompression budget for this file exhausted", name)
         return
-    sub = col.child(name)
-    if kind == "torch" and name.lower().endswith(".pkl"):
-        from aisec.supplychain.scan.pickle_vm import scan_pickle_stream
-
-        scan_pickle_stream(memoryview(plain), sub, budget.limits, depth + 1)
-        return
-    analyse(memoryview(plain), name, sub, depth + 1)
+    _analyse_member(name, plain, kind, col, analyse, budget.limits, depth)
 
 
 def _zip_kind(names: list[str]) -> str:

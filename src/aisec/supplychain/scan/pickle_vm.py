@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import dataclasses
 import re
 import struct
 from collections.abc import Callable
@@ -492,7 +493,7 @@ class PickleMachine:
             if data in self.nested_seen:  # already scanned as the argument of a loader
                 continue
             self.nested_seen.add(data)
-            if not _parses_as_pickle(data, self.limits):  # array bytes that only look like one
+            if not trial_parse(data, self.limits):  # array bytes that only look like one
                 continue
             self.col.add("SCN-006", f"pickle hidden in the data as {how}", f"offset {offset}")
             if self.depth + 1 > self.limits.max_depth:
@@ -1158,12 +1159,21 @@ def hidden_pickle(data: memoryview | bytes, max_bytes: int) -> tuple[str, bytes]
     return None
 
 
-def _parses_as_pickle(data: bytes, limits: ScanLimits) -> bool:
-    """Does ``data`` parse to STOP, or import something before it breaks off (a trial)?"""
-    trial = PickleMachine(memoryview(data), 0, Collector("trial"), limits, joblib=False)
-    trial.scan_hidden = False
-    out = trial.run()
-    return out.end is not None or bool(out.imports)
+TRIAL_OPS = 200_000
+"""Opcodes a trial parse follows at most (reaching the limit counts as a pickle)."""
+
+
+def trial_parse(data: memoryview | bytes, limits: ScanLimits) -> bool:
+    """Would a pickle loader act on ``data``: does it parse to STOP, or, before it breaks off,
+    import something or do anything else the analysis reports (an extension-registry lookup,
+    a persistent id, more operations than the trial follows)? Nothing is reported."""
+    trial = Collector("trial")
+    limits = dataclasses.replace(limits, max_pickle_ops=min(limits.max_pickle_ops, TRIAL_OPS))
+    machine = PickleMachine(memoryview(data), 0, trial, limits, joblib=False)
+    machine.scan_hidden = False
+    out = machine.run()
+    acted = any(f.rule != "SCN-010" for f in trial.findings)
+    return out.end is not None or bool(out.imports) or acted
 
 
 def _unhex(text: bytes) -> bytes:
@@ -1173,8 +1183,8 @@ def _unhex(text: bytes) -> bytes:
         return b""
 
 
-#: First bytes that can start a pickle of protocol 0 or 1.
-PROTO01_START = frozenset(b"(cNIJKLFSVUTX]})lde.0123GMhgqpjrPQRabost")
+#: Every byte that is a pickle opcode: what a stream (PROTO header or not) can start with.
+OPCODES = frozenset(i for i, handler in enumerate(_TABLE) if handler is not None) | {0x2E}
 
 
 def looks_like_pickle(head: bytes) -> bool:
