@@ -63,6 +63,10 @@ def _write_empty_and_out_of_range_inputs(d: Path) -> None:
         f"    data: data.npz\n{tests}"
     )
     (d / "emptydata.yaml").write_text(f"{builtin}    data: empty.npz\n{tests}")
+    (d / "outputs.yaml").write_text(f"{builtin}    model_outputs: softmax\n{tests}")
+    (d / "pgdloss.yaml").write_text(
+        f"{builtin}tests:\n  - id: evasion.pgd\n    params: {{eps: 0.1, loss: hinge}}\n"
+    )
     curve = ", ".join(str(i / 1000) for i in range(65))
     (d / "curve.yaml").write_text(
         f"{builtin}tests:\n  - id: evasion.fgsm\n    params: {{eps: 0.1, curve: [{curve}]}}\n"
@@ -293,6 +297,16 @@ EPS_2000 = ",".join(f"{i / 20000:g}" for i in range(2000))
             ["assess", "emptydata.yaml"],
             "empty.npz has no samples; give at least one",
             id="config-empty-data",
+        ),
+        pytest.param(
+            ["assess", "outputs.yaml"],
+            "targets.0.model_outputs",
+            id="config-unknown-model-outputs",
+        ),
+        pytest.param(
+            ["assess", "pgdloss.yaml"],
+            "`loss`",
+            id="config-unknown-pgd-loss",
         ),
         pytest.param(
             ["assess", "curve.yaml"],

@@ -109,3 +109,12 @@ def test_minimum_norm_attacks_check_the_clean_gradients(
     assert signs.main_sign == "zero gradients"
     (finding,) = _eva002(masked, result)
     assert finding.severity is Severity.HIGH and "attacked points" in finding.title
+
+
+def test_attacks_that_follow_infinite_gradients_fail_cleanly(digits_cnn, digits_small) -> None:
+    data = digits_small.subset(40, seed=0)
+    test = get_test("evasion.deepfool")()
+    result = test.run(wrap(digits_cnn, SquareRoot), data, seed=0)
+    assert result.ok, result.message
+    assert result.outcome.gradient_signs.non_finite > 0
+    assert any(f.rule == "EVA-002" for f in test.findings(result))

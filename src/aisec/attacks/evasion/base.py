@@ -378,7 +378,7 @@ class EvasionAttack(Attack):
         ctx = self._context(view, params, eps, generator or torch.Generator().manual_seed(0))
         ctx.y_target = y_target
         out = self._perturb(x, y, ctx)
-        cand = _clamp(out.x_adv.detach().cpu(), view)
+        cand = _candidates(out.x_adv.detach().cpu(), x, view)
         cand = self._to_budget(cand, x, eps, params["norm"], view.spec.bounds)
         return AdversarialBatch(cand, _rescore(view, cand, y, y_target), out.queries)
 
@@ -444,7 +444,7 @@ class EvasionAttack(Attack):
                             ctx.white_box, np.flatnonzero(fresh), x[idx][fresh], y[idx][fresh]
                         )
                     health.merge(ctx.health, active)
-                cand = _clamp(out.x_adv.detach().cpu(), view)
+                cand = _candidates(out.x_adv.detach().cpu(), x[idx], view)
                 hit = _rescore(view, cand, y[idx], ctx.y_target)
                 hit = self._accept(cand, x[idx], hit, eps, params["norm"])
                 if out.queries is not None:
@@ -616,9 +616,16 @@ class MinimumNormAttack(EvasionAttack):
         return MinimalNorm(norm=norm, median=stats["median"], mean=stats["mean"]), found
 
 
-def _clamp(x: torch.Tensor, view: Classifier) -> torch.Tensor:
+def _candidates(x_adv: torch.Tensor, x: torch.Tensor, view: Classifier) -> torch.Tensor:
+    """The attack's candidates within bounds; a candidate with NaN or infinite values (the
+    attack followed non-finite gradients) is a failure on its point and falls back to the
+    clean input, so the independent re-scoring never sees it."""
     lo, hi = view.spec.bounds
-    return x.clamp(lo, hi).to(torch.float32)
+    broken = ~torch.isfinite(x_adv.reshape(len(x_adv), -1)).all(1)
+    if bool(broken.any()):
+        x_adv = x_adv.clone()
+        x_adv[broken] = x[broken].to(x_adv.dtype)
+    return x_adv.clamp(lo, hi).to(torch.float32)
 
 
 def _rescore(
