@@ -163,8 +163,9 @@ class PickleMachine:
         self.op_offset = start
         self.hidden: list[tuple[int, str, bytes]] = []
         self.nested_seen: set[bytes] = set()
-        self.scan_hidden = True
-        """False for trial parses: only the real analysis scans pickles hidden in the data."""
+        self.trial = False
+        """A trial parse (:func:`trial_parse`): it follows the stream only, and leaves hidden
+        pickles, expansion and the other reading of frames to the real analysis."""
         self.frame_end: int | None = None
         self.frame_tricks = 0
 
@@ -449,7 +450,7 @@ class PickleMachine:
         previous one many times ("billion laughs"); anything that walks, prints, copies or
         serialises the result visits every repetition.
         """
-        if not self.scan_hidden:
+        if self.trial:
             return
         stream = max(1, self.pos - self.start)
         size = tree_size(value, EXPANSION_CAP)
@@ -480,13 +481,13 @@ class PickleMachine:
             f"opcode at offset {op_at} reads past the end of its FRAME (offset {frame_end})",
             f"offset {op_at}",
         )
-        if self.scan_hidden and self.depth + 1 <= self.limits.max_depth:
+        if not self.trial and self.depth + 1 <= self.limits.max_depth:
             sub = self.col.child(f"reading from the frame end @{frame_end}")
             scan_pickle_stream(self.buf[frame_end:], sub, self.limits, self.depth + 1)
 
     def _scan_hidden(self) -> None:
         """Scan the pickles found inside the stream's data, as nested pickles (bounded)."""
-        if not self.scan_hidden:
+        if self.trial:
             self.hidden = []
             return
         for offset, how, data in self.hidden:
@@ -1170,7 +1171,7 @@ def trial_parse(data: memoryview | bytes, limits: ScanLimits) -> bool:
     trial = Collector("trial")
     limits = dataclasses.replace(limits, max_pickle_ops=min(limits.max_pickle_ops, TRIAL_OPS))
     machine = PickleMachine(memoryview(data), 0, trial, limits, joblib=False)
-    machine.scan_hidden = False
+    machine.trial = True
     out = machine.run()
     acted = any(f.rule != "SCN-010" for f in trial.findings)
     return out.end is not None or bool(out.imports) or acted
