@@ -128,7 +128,7 @@ def test_extract_builder_rejects_ids_missing_from_the_release() -> None:
         "matrices": [{"techniques": [{"id": "AML.T0015", "name": "Evade AI Model"}]}],
     }
     assert build_extract(atlas, {"AML.T0015"})["entries"] == [
-        {"id": "AML.T0015", "name": "Evade AI Model"}
+        {"id": "AML.T0015", "name": "Evade AI Model", "tactics": [], "ml_specific": True}
     ]
     with pytest.raises(SystemExit, match=r"AML\.T0099"):
         build_extract(atlas, {"AML.T0015", "AML.T0099"})

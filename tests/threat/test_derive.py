@@ -99,7 +99,7 @@ def test_poisoning_follows_the_data_sources(make_profile, offline) -> None:
 def test_records_have_the_interface_fields_and_serialise(make_profile, llm_facts) -> None:
     tm = derive_threats(make_profile(llm_facts))
     data = json.loads(json.dumps(tm.to_dict()))
-    assert set(data) == {"profile", "threats", "plan"}
+    assert set(data) == {"profile", "threats", "plan", "notes"}
     assert len(data["threats"]) == len(load_catalogue().threats)
     keys = set(
         [

@@ -80,7 +80,8 @@ def test_register_ranks_recommendations_and_serialises(offline, strong_attack) -
     risks = [r["risk_addressed"] for r in data["recommendations"]]
     assert risks == sorted(risks, reverse=True) and data["recommendations"][0]["rank"] == 1
     top = data["recommendations"][0]
-    assert "evasion-digital" in top["threats"]
+    residual_of = {e["id"]: e["residual"]["risk"] for e in data["entries"]}
+    assert top["risk_addressed"] == sum(residual_of[t] for t in top["threats"])
     assert sum(len(cell) for row in data["heatmap"] for cell in row) == len(register.entries)
     residual = [e["residual"]["risk"] for e in data["entries"]]
     assert residual == sorted(residual, reverse=True)

@@ -19,7 +19,7 @@ def test_threats_json_on_stdout() -> None:
     res = runner.invoke(app, ["threats", "--profile", "builtin:llm-agent", "--format", "json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert set(data) == {"profile", "threats", "plan"}
+    assert set(data) == {"profile", "threats", "plan", "notes"}
     by_id = {t["id"]: t for t in data["threats"]}
     assert by_id["prompt-injection-indirect"]["applicable"] is True
     assert by_id["evasion-physical"]["applicable"] is False

@@ -43,7 +43,11 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
             f"Incomplete run: {info.units_done} of {info.units_total} units stored; "
             f"resume with `aisec assess CONFIG --resume {run_id}`."
         )
-    threat = _threat_sections(config.profile, results, findings) if config.profile else {}
+    threat = (
+        _threat_sections(config.profile, results, findings, config.targets)
+        if config.profile
+        else {}
+    )
     return ReportData(
         run_id=info.run_id,
         name=info.name,
@@ -64,7 +68,7 @@ def load_report_data(store: ResultStore, run_id: str) -> ReportData:
 
 
 def _threat_sections(
-    profile_ref: str, results: list[Result], findings: list[Finding]
+    profile_ref: str, results: list[Result], findings: list[Finding], targets: Any = ()
 ) -> dict[str, Any]:
     """Threat model, risk register and Art. 15 evidence from the profile and the evidence."""
     from aisec.report.threat_markdown import threat_markdown_sections
@@ -72,8 +76,8 @@ def _threat_sections(
     from aisec.threat import ai_act_evidence, build_risk_register, derive_threats, load_profile
 
     tm = derive_threats(load_profile(profile_ref))
-    register = build_risk_register(tm, results, findings)
-    ai = ai_act_evidence(tm, results, findings)
+    register = build_risk_register(tm, results, findings, targets)
+    ai = ai_act_evidence(tm, results, findings, register)
     return {
         "threat_model": tm.to_dict(),
         "risk_register": register.to_dict(),

@@ -110,12 +110,37 @@ def register(app: typer.Typer) -> None:
         write_output(render(tm, fmt), output)
         if not is_stdout(output):
             err_console.print(f"wrote {fmt} threat model to {output}")
+        for note in tm.notes:
+            typer.echo(f"note: {note}", err=True)
         if emit_config is not None:
-            import yaml
+            _emit(tm, emit_config)
 
-            config = tm.plan_config()
-            emit_config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-            err_console.print(
-                f"wrote assessment config with {len(config['tests'])} test(s) to {emit_config}; "
-                f"run it with: aisec assess {emit_config}"
-            )
+
+def _emit(tm: ThreatModel, path: Path) -> None:
+    """Write the plan as an assessment config, or say why there is nothing to run."""
+    import yaml
+
+    config = tm.plan_config()
+    chosen = config["targets"]
+    for test_id, reason in sorted(tm.left_out(chosen).items()):
+        typer.echo(f"note: left out {test_id}: {reason}", err=True)
+    if not config["tests"]:
+        planned = ", ".join(sorted(tm.plan.planned)) or "none"
+        typer.echo(
+            f"no registered test applies to profile {tm.profile.name}, so no config was "
+            f"written to {path}; planned tests: {planned} (the plan above lists the gaps)",
+            err=True,
+        )
+        return
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    stand_ins = [t["name"] for t in chosen if t.get("stand_in")]
+    if stand_ins:
+        typer.echo(
+            f"note: target {', '.join(stand_ins)} is a built-in stand-in: replace it with your "
+            "system's model; until then its results do not change residual risk",
+            err=True,
+        )
+    err_console.print(
+        f"wrote assessment config with {len(config['tests'])} test(s) to {path}; "
+        f"run it with: aisec assess {path}"
+    )

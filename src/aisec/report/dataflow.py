@@ -145,12 +145,12 @@ def _nodes(tm: ThreatModel) -> list[Node]:
         Node("outputs", "Outputs", ", ".join(p.outputs), 730, 170),
         Node("input", inp[0], inp[1], 550, 300),
     ]
-    if p.untrusted_content:
+    if p.reads_untrusted:
         nodes.append(
             Node("retrieval", "Untrusted content", "retrieved documents, web, e-mail", 190, 300)
         )
     if p.tools:
-        nodes.append(Node("tools", "Tools", ", ".join(p.tools), 730, 300))
+        nodes.append(Node("tools", "Tools", ", ".join(p.tool_names), 730, 300))
     return nodes
 
 

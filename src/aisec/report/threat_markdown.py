@@ -29,7 +29,7 @@ def _threat_model(tm: ThreatModel) -> list[str]:
     p = tm.profile
     lines = ["## Threat model", "", f"Profile **{p.name}**: {p.description}", ""]
     lines += _md_table(
-        ["Threat", "Applies", "L", "I", "Risk", "Rationale", "aisec tests"],
+        ["Threat", "Applies", "L", "I", "Risk", "Rationale", "Attack paths (ATLAS)", "aisec tests"],
         [
             [
                 t.id,
@@ -38,11 +38,14 @@ def _threat_model(tm: ThreatModel) -> list[str]:
                 t.impact or "-",
                 f"{t.risk} {t.risk_level}" if t.applicable else "-",
                 t.rationale,
+                view.paths_text(t),
                 view.tests_text(t),
             ]
             for t in tm.threats
         ],
     )
+    if tm.notes:
+        lines += ["", "Notes on the profile:", ""] + [f"- {n}" for n in tm.notes]
     lines += ["", "### Test plan", ""]
     lines += _md_table(
         ["Test", "Parameters", "Threats", "Why"],
@@ -83,12 +86,18 @@ def _register(register: RiskRegister) -> list[str]:
                 f"{e.threat.risk} {e.threat.risk_level}",
                 f"{e.residual_risk} {e.residual_level}",
                 e.basis,
-                ", ".join(ev["id"] for ev in e.evidence) or "none",
+                ", ".join(view.evidence_label(ev) for ev in e.evidence) or "none",
             ]
             for e in register.entries
         ],
     )
     lines += ["", f"**Gaps (untested threats):** {view.gaps_text(register)}", ""]
+    if register.stand_ins:
+        lines += [
+            f"**Stand-in targets** (evidence shown, residual risk unchanged): "
+            f"{view.stand_in_text(register)}",
+            "",
+        ]
     lines += ["### Recommended defences and controls", ""]
     lines += _md_table(
         ["#", "Measure", "Kind", "Risk addressed", "Threats"],

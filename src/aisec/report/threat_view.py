@@ -29,6 +29,7 @@ STATUS_COLOURS: dict[str, str] = {
     "tested-failed": "#f19a9a",
     "not-tested": "#e6e6e6",
     "gap": "#e6e6e6",
+    "stand-in-only": "#e6e6e6",
 }
 """Background colour of each register or Art. 15 clause status."""
 
@@ -71,11 +72,52 @@ def profile_facts(tm: ThreatModel) -> list[tuple[str, str]]:
         ("Model provenance", p.provenance),
         ("Exposure", ", ".join(p.exposure)),
         ("Outputs reveal", ", ".join(p.outputs)),
-        ("Tools", ", ".join(p.tools) or "none"),
+        ("Model hosting", p.model_hosting),
+        ("Tools", ", ".join(tool_text(t) for t in p.tools) or "none"),
+        ("Biometric check", p.biometric),
+        ("Model value", p.value + ("" if p.model_value else " (assumed)")),
         ("Training data", p.training_data_sensitivity),
         ("Criticality", p.criticality),
         ("AI Act risk class", p.ai_act_risk_class),
     ]
+
+
+def tool_text(tool: Any) -> str:
+    """A tool with what it can do: ``email (acts)``, ``web (reads untrusted)``."""
+    if not tool.described:
+        return f"{tool.name} (undescribed: assumed to read untrusted content and act)"
+    kinds = [
+        k
+        for k, on in (
+            ("reads untrusted", tool.reads_untrusted),
+            ("acts", tool.acts),
+            ("third-party", tool.third_party),
+        )
+        if on
+    ]
+    return (
+        f"{tool.name} ({', '.join(kinds)})" if kinds else f"{tool.name} (reads trusted data only)"
+    )
+
+
+def paths_text(t: ThreatRecord) -> str:
+    """The threat's attack paths by kind: ``access: AML.T0040; preparation: ...``."""
+    parts = []
+    for kind in ("access", "preparation", "consequence"):
+        ids = [p.id for p in t.attack_paths if p.path.kind == kind]
+        if ids:
+            parts.append(f"{kind}: {', '.join(ids)}")
+    return "; ".join(parts) or "-"
+
+
+def evidence_label(ev: dict[str, Any]) -> str:
+    """An evidence reference, labelled ``(stand-in)`` when it came from a stand-in target."""
+    return f"{ev['id']} (stand-in)" if ev.get("stand_in") else str(ev["id"])
+
+
+def stand_in_text(register: RiskRegister) -> str:
+    """Which targets only stand in for the system, and why (empty: none)."""
+    return "; ".join(register.stand_ins.values())
 
 
 def params_text(params: dict[str, Any]) -> str:

@@ -63,6 +63,14 @@ class TargetConfig(StrictModel):
     files: list[str] = Field(
         default_factory=list, description="Model/data files for supply-chain tests."
     )
+    stand_in: bool | None = Field(
+        None,
+        description=(
+            "true: a stand-in for the profile's system (its results never change residual "
+            "risk); false: declared equivalent to the system; default: a built-in target of "
+            "another modality than the profile's is a stand-in."
+        ),
+    )
 
     @field_validator("input_shape")
     @classmethod

@@ -1,5 +1,9 @@
-"""Regenerate ``data/atlas-extract.json``: the (id, name) pairs of the MITRE ATLAS data the
-catalogue uses, so the full ATLAS file (about 450 KB) need not ship with aisec.
+"""Regenerate ``data/atlas-extract.json``: the identifiers, names and tactics of every MITRE ATLAS
+technique and mitigation, so the full ATLAS file (about 450 KB) need not ship with aisec.
+
+The extract is what the coverage check (``aisec.taxonomy.coverage``) compares the catalogue
+against: every ML-specific technique (one with no ATT&CK counterpart) must be a threat's
+reference, an attack path, or marked out of scope with a reason.
 
 Run ``python -m aisec.taxonomy.atlas_extract PATH/TO/ATLAS.yaml`` after editing the catalogue or
 moving to another ATLAS release (then update the pinned version in ``data/frameworks.yaml``).
@@ -20,7 +24,7 @@ EXTRACT = DATA_DIR / "atlas-extract.json"
 ATTRIBUTION = (
     "MITRE ATLAS (Adversarial Threat Landscape for AI Systems), Copyright 2021-2025 MITRE, "
     "licensed under the Apache License 2.0. This file lists only the identifiers and names "
-    "that aisec's catalogue references."
+    "aisec's catalogue checks its coverage against."
 )
 
 
@@ -38,12 +42,34 @@ def referenced_atlas_ids(catalogue: dict[str, Any]) -> set[str]:
     return ids | parents
 
 
-def build_extract(atlas: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
-    """The extract document: source version, attribution and sorted (id, name) entries."""
+def technique_entries(atlas: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per technique: id, name, tactic names, parent and whether it is ML-specific
+    (no ATT&CK counterpart; a sub-technique is judged by its own reference)."""
     matrix = atlas["matrices"][0]
-    names = {t["id"]: t["name"] for t in matrix.get("techniques", [])}
-    names.update({m["id"]: m["name"] for m in matrix.get("mitigations", [])})
-    missing = sorted(wanted - names.keys())
+    tactics = {t["id"]: t["name"] for t in matrix.get("tactics", [])}
+    techniques = {t["id"]: t for t in matrix.get("techniques", [])}
+    out = []
+    for t in techniques.values():
+        parent = t.get("subtechnique-of")
+        tactic_ids = t.get("tactics") or techniques.get(parent, {}).get("tactics", [])
+        entry: dict[str, Any] = {
+            "id": t["id"],
+            "name": t["name"],
+            "tactics": [tactics[i] for i in tactic_ids if i in tactics],
+            "ml_specific": "ATT&CK-reference" not in t,
+        }
+        if parent:
+            entry["parent"] = parent
+        out.append(entry)
+    return out
+
+
+def build_extract(atlas: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
+    """The extract document: source version, attribution, every technique and mitigation."""
+    matrix = atlas["matrices"][0]
+    entries = technique_entries(atlas)
+    entries += [{"id": m["id"], "name": m["name"]} for m in matrix.get("mitigations", [])]
+    missing = sorted(wanted - {e["id"] for e in entries})
     if missing:
         raise SystemExit(f"ATLAS {atlas.get('version')} lacks ids used by the catalogue: {missing}")
     return {
@@ -51,7 +77,7 @@ def build_extract(atlas: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
         "version": str(atlas.get("version")),
         "license": "Apache-2.0",
         "attribution": ATTRIBUTION,
-        "entries": [{"id": i, "name": names[i]} for i in sorted(wanted)],
+        "entries": sorted(entries, key=lambda e: e["id"]),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -13,7 +13,14 @@ import yaml
 from pydantic import ValidationError
 
 from aisec.errors import ConfigError
-from aisec.taxonomy.model import AiActClause, Framework, FrameworkRef, ThreatEntry
+from aisec.taxonomy.model import (
+    AiActClause,
+    AtlasTechnique,
+    AttackPath,
+    Framework,
+    FrameworkRef,
+    ThreatEntry,
+)
 
 _PACKAGE = "aisec.taxonomy"
 TEST_ID_PATTERN = re.compile(r"^[a-z][a-z0-9]*\.[a-z0-9][a-z0-9-]*$")
@@ -34,6 +41,16 @@ class Catalogue:
     ai_act_clauses: tuple[AiActClause, ...]
     """EU AI Act Art. 15 clauses, in article order."""
     version: int = 1
+    paths: tuple[AttackPath, ...] = ()
+    """Attack paths: ATLAS techniques that make threats reachable or follow from them."""
+    out_of_scope: dict[str, str] = field(default_factory=dict)
+    """ML-specific ATLAS technique id -> why the catalogue does not cover it."""
+    techniques: dict[str, AtlasTechnique] = field(default_factory=dict)
+    """Every technique of the pinned ATLAS version, by id."""
+
+    def paths_for(self, threat_id: str) -> list[AttackPath]:
+        """Attack paths that list ``threat_id`` (before their conditions are checked)."""
+        return [p for p in self.paths if threat_id in p.threats]
 
     def get(self, threat_id: str) -> ThreatEntry:
         """The entry for ``threat_id``; ConfigError naming the known ids otherwise."""
@@ -136,6 +153,41 @@ def check_catalogue(
     return problems
 
 
+def check_paths(
+    raw: dict[str, Any], techniques: dict[str, AtlasTechnique], threat_ids: set[str]
+) -> list[str]:
+    """Every problem with the raw attack-path document (schema, ATLAS ids, threat ids)."""
+    problems: list[str] = []
+    for i, item in enumerate(raw.get("paths") or []):
+        where = f"paths[{i}] ({item.get('id', '?')})" if isinstance(item, dict) else f"paths[{i}]"
+        try:
+            path = AttackPath.model_validate(item)
+        except ValidationError as exc:
+            problems += [
+                f"{where}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            ]
+            continue
+        if path.id not in techniques:
+            problems.append(f"{where}: {path.id} is not a technique of the pinned ATLAS version")
+        problems += [f"{where}: unknown threat {t!r}" for t in path.threats if t not in threat_ids]
+    return problems
+
+
+def _techniques() -> dict[str, AtlasTechnique]:
+    atlas = json.loads(_read("atlas-extract.json"))
+    return {
+        e["id"]: AtlasTechnique(
+            id=e["id"],
+            name=e["name"],
+            tactics=tuple(e.get("tactics", ())),
+            ml_specific=bool(e.get("ml_specific", True)),
+            parent=e.get("parent"),
+        )
+        for e in atlas["entries"]
+        if e["id"].startswith("AML.T")
+    }
+
+
 def _frameworks() -> tuple[dict[str, Framework], tuple[AiActClause, ...]]:
     doc = yaml.safe_load(_read("frameworks.yaml"))
     atlas = json.loads(_read("atlas-extract.json"))
@@ -178,11 +230,29 @@ def load_catalogue() -> Catalogue:
             for r in entry.references
         ]
         threats.append(entry.model_copy(update={"references": refs}))
+    techniques = _techniques()
+    raw_paths = yaml.safe_load(_read("attack-paths.yaml"))
+    problems = check_paths(raw_paths, techniques, {t.id for t in threats})
+    scope = yaml.safe_load(_read("atlas-scope.yaml")).get("out_of_scope") or {}
+    problems += [
+        f"atlas-scope: {i} is not an ATLAS technique" for i in scope if i not in techniques
+    ]
+    if problems:
+        raise ConfigError(problems, "attack paths")
+    paths = tuple(
+        AttackPath.model_validate(
+            {**p, "name": techniques[p["id"]].name, "tactics": techniques[p["id"]].tactics}
+        )
+        for p in raw_paths["paths"]
+    )
     return Catalogue(
         threats=tuple(threats),
         frameworks=frameworks,
         ai_act_clauses=clauses,
         version=int(raw.get("version", 1)),
+        paths=paths,
+        out_of_scope={str(k): " ".join(str(v).split()) for k, v in scope.items()},
+        techniques=techniques,
     )
 
 

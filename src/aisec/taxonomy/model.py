@@ -137,6 +137,39 @@ class ThreatEntry(_Frozen):
         return self.model_dump(mode="json")
 
 
+PathKind = Literal["preparation", "access", "consequence"]
+
+
+class AttackPath(_Frozen):
+    """An ATLAS technique that makes threats reachable or follows from them, and when."""
+
+    id: str = Field(pattern=r"^AML\.T\d{4}(\.\d{3})?$")
+    """ATLAS technique id."""
+    kind: PathKind
+    """preparation (before the attack), access (how the model is reached) or consequence."""
+    when: str = Field(pattern=r"^[a-z_]+$")
+    """Name of the profile condition under which the path exists (aisec.threat.paths)."""
+    why: str = Field(min_length=10)
+    """Why the path exists for a system that meets the condition, in a phrase."""
+    threats: list[str] = Field(min_length=1)
+    """Catalogue threats the path leads to (or follows from)."""
+    name: str = ""
+    """ATLAS name of the technique (filled in by the loader)."""
+    tactics: tuple[str, ...] = ()
+    """ATLAS tactics of the technique (filled in by the loader)."""
+
+
+class AtlasTechnique(_Frozen):
+    """One technique of the pinned ATLAS version (from the shipped extract)."""
+
+    id: str
+    name: str
+    tactics: tuple[str, ...] = ()
+    ml_specific: bool = True
+    """False for techniques adapted from ATT&CK (conventional cyber techniques)."""
+    parent: str | None = None
+
+
 class AiActClause(_Frozen):
     """One clause of EU AI Act Article 15 that evidence is arranged by."""
 

@@ -79,9 +79,13 @@ class AiActEvidence:
 
 
 def _accuracy_clause(
-    tm: ThreatModel, results: list[Result]
+    tm: ThreatModel, results: list[Result], stand_ins: dict[str, str]
 ) -> tuple[str, list[str], list[str], str]:
-    measured = [r for r in results if r.status is Status.OK and "clean_accuracy" in r.metrics]
+    measured = [
+        r
+        for r in results
+        if r.status is Status.OK and "clean_accuracy" in r.metrics and r.target not in stand_ins
+    ]
     refs = sorted({result_ref(r) for r in measured})
     target = tm.profile.accuracy_target
     if not measured:
@@ -132,7 +136,7 @@ def ai_act_evidence(
         if clause.id == "15(1)":
             continue
         if clause.id == "15(3)":
-            status, f_ids, t_ids, note = _accuracy_clause(tm, results)
+            status, f_ids, t_ids, note = _accuracy_clause(tm, results, register.stand_ins)
             clauses.append(
                 ClauseEvidence(
                     clause.id, clause.title, clause.summary, status, [], f_ids, t_ids, note
@@ -141,10 +145,11 @@ def ai_act_evidence(
             continue
         threats = [t.id for t in tm.applicable if clause.id in t.entry.ai_act]
         entries = [by_threat[t] for t in threats]
-        f_ids = sorted({e["id"] for x in entries for e in x.evidence if e["kind"] == "finding"})
-        t_ids = sorted({e["id"] for x in entries for e in x.evidence if e["kind"] == "result"})
+        own = [e for x in entries for e in x.evidence if not e.get("stand_in")]
+        f_ids = sorted({e["id"] for e in own if e["kind"] == "finding"})
+        t_ids = sorted({e["id"] for e in own if e["kind"] == "result"})
         statuses = {x.status for x in entries}
-        untested = [x.threat.id for x in entries if x.status == "gap"]
+        untested = [x.threat.id for x in entries if x.status in ("gap", "stand-in-only")]
         if not threats:
             status, note = NOT_TESTED, "no applicable threat of the profile maps to this clause"
         elif FAILED in statuses:

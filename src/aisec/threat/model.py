@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aisec.taxonomy import ThreatEntry, load_catalogue
-from aisec.threat.plan import Plan, build_plan, placeholder_target
+from aisec.threat.notes import profile_notes
+from aisec.threat.paths import PathRecord, attack_paths
+from aisec.threat.plan import (
+    Plan,
+    build_plan,
+    fits_modality,
+    left_out_tests,
+    placeholder_target,
+)
 from aisec.threat.profile import SystemProfile
 from aisec.threat.rules import LEVELS, RULES, Outcome, risk_level
 
@@ -38,6 +46,13 @@ class ThreatRecord:
     """Registered aisec tests that measure it."""
     planned_tests: tuple[str, ...] = ()
     """Tests that would measure it but are not registered yet."""
+    attack_paths: tuple[PathRecord, ...] = ()
+    """ATLAS techniques that make the threat reachable or follow from it, for this profile."""
+
+    @property
+    def atlas_ids(self) -> list[str]:
+        """ATLAS technique ids of the threat itself (not its paths)."""
+        return [i for i in self.entry.ids("atlas") if i.startswith("AML.T")]
 
     @property
     def id(self) -> str:
@@ -83,7 +98,8 @@ class ThreatRecord:
             "technology_levels": list(e.technology_levels),
             "attack_points": list(e.attack_points),
             "nist": e.ids("nist"),
-            "atlas": [i for i in e.ids("atlas") if i.startswith("AML.T")],
+            "atlas": self.atlas_ids,
+            "attack_paths": [p.to_dict() for p in self.attack_paths],
             "owasp": e.ids("owasp-ml", "owasp-llm"),
             "references": [r.to_dict() for r in e.references],
             "ai_act": list(e.ai_act),
@@ -106,6 +122,21 @@ class ThreatModel:
     """Tests to run, planned tests and untested threats."""
     catalogue_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """Where a profile field the profile leaves out would sharpen the result."""
+
+    def techniques(self) -> dict[str, list[str]]:
+        """ATLAS technique id -> applicable threat ids it is named by, as the threat's own
+        technique or one of its attack paths (a sub-technique also names its parent)."""
+        out: dict[str, list[str]] = {}
+        catalogue = load_catalogue()
+        for t in self.applicable:
+            for tid in [*t.atlas_ids, *(p.id for p in t.attack_paths)]:
+                parent = catalogue.techniques[tid].parent if tid in catalogue.techniques else None
+                for i in filter(None, (tid, parent)):
+                    if t.id not in out.setdefault(i, []):
+                        out[i].append(t.id)
+        return out
 
     @property
     def applicable(self) -> list[ThreatRecord]:
@@ -126,7 +157,13 @@ class ThreatModel:
             "profile": self.profile.to_dict(),
             "threats": [t.to_dict() for t in self.threats],
             "plan": self.plan.to_dict(),
+            "notes": list(self.notes),
         }
+
+    def left_out(self, targets: list[dict[str, Any]] | None = None) -> dict[str, str]:
+        """Planned tests :meth:`plan_config` leaves out for these targets, with the reason."""
+        chosen = targets if targets is not None else self.profile.targets or []
+        return left_out_tests(self.plan, chosen)
 
     def plan_config(self, targets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A ready assessment config (the format of ``aisec assess``) running the plan.
@@ -154,11 +191,9 @@ class ThreatModel:
         if self.profile.source:
             config["profile"] = self.profile.source
         config["targets"] = copy.deepcopy(list(chosen))
-        has_files = any(t.get("files") for t in chosen)
+        left_out = left_out_tests(self.plan, chosen)
         config["tests"] = [
-            {"id": t.id, "params": dict(t.params)}
-            for t in self.plan.tests
-            if has_files or not t.scans_files or t.params.get("paths")
+            {"id": t.id, "params": dict(t.params)} for t in self.plan.tests if t.id not in left_out
         ]
         config["fail_on"] = "high"
         return config
@@ -208,8 +243,17 @@ def derive_threats(
                 False,
                 [f"{profile.technology} is not among the technology levels it targets ({levels})"],
             )
-        names = [*entry.tests, *entry.planned_tests]
-        declared = [t for t, cls in registry.items() if entry.id in getattr(cls, "threats", ())]
+        modality = profile.modality
+        names = [
+            t
+            for t in [*entry.tests, *entry.planned_tests]
+            if fits_modality(t, registry.get(t), modality)
+        ]
+        declared = [
+            t
+            for t, cls in registry.items()
+            if entry.id in getattr(cls, "threats", ()) and fits_modality(t, cls, modality)
+        ]
         available = tuple(dict.fromkeys([t for t in names if t in registry] + declared))
         records.append(
             ThreatRecord(
@@ -222,11 +266,16 @@ def derive_threats(
                 impact_factors=tuple(outcome.impact) if outcome.applicable else (),
                 tests=available,
                 planned_tests=tuple(t for t in names if t not in registry),
+                attack_paths=attack_paths(profile, entry.id) if outcome.applicable else (),
             )
         )
     order = {e.id: i for i, e in enumerate(catalogue.threats)}
     records.sort(key=lambda r: (not r.applicable, -r.risk, order[r.id]))
     plan = build_plan([r.entry for r in records if r.applicable], profile, registry)
     return ThreatModel(
-        profile=profile, threats=records, plan=plan, catalogue_version=catalogue.version
+        profile=profile,
+        threats=records,
+        plan=plan,
+        catalogue_version=catalogue.version,
+        notes=profile_notes(profile, {r.id for r in records if r.applicable}),
     )

@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from aisec.base import SecurityTest
     from aisec.taxonomy import ThreatEntry
 
-#: Default evasion budgets per modality, in input units for inputs scaled to [0, 1].
-DEFAULT_BUDGETS: dict[str, EvasionBudget] = {
+#: Default evasion budgets per modality, in input units for inputs scaled to [0, 1]. Text has
+#: none: an Lp ball around token ids or embeddings is not a threat model for text.
+DEFAULT_BUDGETS: dict[str, EvasionBudget | None] = {
     "image": EvasionBudget(norm="linf", eps=8 / 255, curve=[2 / 255, 4 / 255, 16 / 255]),
     "multimodal": EvasionBudget(norm="linf", eps=8 / 255, curve=[2 / 255, 4 / 255, 16 / 255]),
-    "text": EvasionBudget(norm="linf", eps=8 / 255, curve=[]),
+    "text": None,
     "tabular": EvasionBudget(norm="linf", eps=0.05, curve=[0.01, 0.1]),
     "time-series": EvasionBudget(norm="linf", eps=0.05, curve=[0.01, 0.1]),
     "audio": EvasionBudget(norm="linf", eps=0.002, curve=[0.001, 0.005]),
@@ -54,8 +55,8 @@ class PlannedTest:
 class Plan:
     """The test plan of a threat model."""
 
-    budget: EvasionBudget
-    """Evasion budget the plan uses."""
+    budget: EvasionBudget | None
+    """Evasion budget the plan uses (None for text, where Lp budgets do not apply)."""
     tests: list[PlannedTest] = field(default_factory=list)
     """Registered tests to run."""
     planned: dict[str, list[str]] = field(default_factory=dict)
@@ -72,7 +73,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the ``plan`` of ``aisec threats --format json``)."""
         return {
-            "evasion_budget": self.budget.model_dump(mode="json"),
+            "evasion_budget": self.budget.model_dump(mode="json") if self.budget else None,
             "tests": [t.to_dict() for t in self.tests],
             "planned_tests": [{"id": k, "threats": v} for k, v in sorted(self.planned.items())],
             "unavailable_tests": [
@@ -84,9 +85,28 @@ class Plan:
         }
 
 
-def budget_for(profile: SystemProfile) -> EvasionBudget:
-    """The profile's evasion budget, or the default for its modality."""
+#: Planned tests that fit only some modalities (others fit every modality).
+PLANNED_MODALITIES: dict[str, tuple[str, ...]] = {
+    "evasion.text": ("text",),
+    "evasion.presentation-attack": ("image", "multimodal", "audio"),
+}
+
+
+def budget_for(profile: SystemProfile) -> EvasionBudget | None:
+    """The profile's evasion budget, or the default for its modality (None for text)."""
     return profile.evasion_budget or DEFAULT_BUDGETS[profile.modality]
+
+
+def fits_modality(test_id: str, cls: type[SecurityTest] | None, modality: str) -> bool:
+    """Whether a test suits the profile's input modality.
+
+    Perturbation-budget evasion attacks (family ``evasion``) need continuous inputs: they do
+    not fit text, whose tests are planned separately (``evasion.text``).
+    """
+    if test_id in PLANNED_MODALITIES:
+        return modality in PLANNED_MODALITIES[test_id]
+    continuous_only = cls is not None and getattr(cls, "family", "") == "evasion"
+    return not (continuous_only and modality == "text")
 
 
 def candidate_tests(
@@ -134,13 +154,15 @@ def choose_tests(
 
 
 def test_params(
-    cls: type[SecurityTest], budget: EvasionBudget, with_curve: bool
+    cls: type[SecurityTest], budget: EvasionBudget | None, with_curve: bool
 ) -> dict[str, Any] | None:
     """Parameters for one test from the budget, keeping only those the test declares.
 
     Returns None when the test cannot run under the budget (unsupported norm).
     """
     declared = set(getattr(cls, "constraints", {}) or {})
+    if budget is None:
+        return None if "eps" in declared else {}
     norms = getattr(cls, "supported_norms", None)
     if "norm" in declared and norms is not None and budget.norm not in norms:
         return None
@@ -178,6 +200,9 @@ def build_plan(
     by_id: dict[str, PlannedTest] = {}
     for entry in applicable:
         registered, missing = candidate_tests(entry, registry)
+        modality = profile.modality
+        registered = [t for t in registered if fits_modality(t, registry[t], modality)]
+        missing = [t for t in missing if fits_modality(t, None, modality)]
         for tid in missing:
             hint = needs_extra(tid)
             if hint is None:
@@ -209,6 +234,31 @@ def build_plan(
 
 
 def placeholder_target(profile: SystemProfile) -> dict[str, Any]:
-    """A built-in stand-in target for profiles that name none (replace it with the real one)."""
+    """A built-in stand-in target for profiles that name none (replace it with the real one).
+
+    It is marked ``stand_in: true``: its results are shown as indicative only and never change
+    the residual risk of the profile's system.
+    """
     builtin = "digits-logreg" if profile.technology == "classical-ml" else "digits-cnn"
-    return {"name": builtin, "builtin": builtin, "data": "builtin:digits:test", "limit": 200}
+    return {
+        "name": builtin,
+        "builtin": builtin,
+        "data": "builtin:digits:test",
+        "limit": 200,
+        "stand_in": True,
+    }
+
+
+def left_out_tests(plan: Plan, targets: list[dict[str, Any]]) -> dict[str, str]:
+    """Planned tests an emitted config leaves out for these targets, with the reason.
+
+    File scanners need a target that lists ``files`` (or their own ``paths``).
+    """
+    if any(t.get("files") for t in targets):
+        return {}
+    return {
+        t.id: "no target lists `files:`; add the model and data files to a target's `files` "
+        "to scan them"
+        for t in plan.tests
+        if t.scans_files and not t.params.get("paths")
+    }

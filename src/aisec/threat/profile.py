@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from aisec.errors import ConfigError
 
@@ -26,8 +33,29 @@ Sensitivity = Literal["public", "internal", "personal", "special-category"]
 Criticality = Literal["low", "medium", "high", "safety-critical"]
 RiskClass = Literal["minimal", "limited", "high", "gpai", "prohibited"]
 ModelFormat = Literal[
-    "safetensors", "pickle", "joblib", "torchscript", "onnx", "gguf", "keras", "other"
+    "safetensors",
+    "pickle",
+    "pytorch",
+    "joblib",
+    "torchscript",
+    "onnx",
+    "gguf",
+    "keras",
+    "savedmodel",
+    "tflite",
+    "coreml",
+    "other",
 ]
+Hosting = Literal["self-hosted", "provider-api"]
+SoftwareSource = Literal[
+    "public-package-index",
+    "pre-release-builds",
+    "container-registry",
+    "hosted-notebooks",
+    "pinned-and-hashed",
+]
+Biometric = Literal["none", "trusted-sensor", "user-device"]
+ModelValue = Literal["low", "medium", "high", "very-high"]
 Norm = Literal["linf", "l2", "l1"]
 
 _BUILTIN_PREFIX = "builtin:"
@@ -48,6 +76,30 @@ class EvasionBudget(BaseModel):
     """Further budgets for the robustness curve."""
     queries: int | None = Field(default=None, ge=1)
     """Attacker's query budget per input for black-box attacks (the test's default if None)."""
+
+
+class ToolSpec(BaseModel):
+    """One tool an LLM agent can call, described by what it lets the model read and do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    """Tool name, e.g. ``web-browsing`` or ``send-email``."""
+    reads_untrusted: bool = False
+    """The tool returns content that third parties can write (web pages, e-mail, tickets)."""
+    acts: bool = False
+    """The tool changes something or sends data out (writes, sends, pays, runs code)."""
+    third_party: bool = False
+    """The tool (plug-in, MCP server, skill) is made or hosted by someone else."""
+    described: bool = Field(default=True, exclude=True)
+    """False for tools given by name only (treated as reading untrusted content and acting)."""
+
+
+def _tool(value: Any) -> Any:
+    """A plain tool name is an undescribed tool: assume the worst (it reads and acts)."""
+    if isinstance(value, str):
+        return ToolSpec(name=value, reads_untrusted=True, acts=True, described=False)
+    return value
 
 
 class SystemProfile(BaseModel):
@@ -76,8 +128,9 @@ class SystemProfile(BaseModel):
     """How the deployed system is reached (physical-world: it senses the world, e.g. a camera)."""
     outputs: list[Output] = Field(min_length=1)
     """What each answer reveals."""
-    tools: list[str] = Field(default_factory=list)
-    """Tools or plug-ins an LLM agent can call (e.g. web-browsing, email, code-execution)."""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    """Tools an LLM agent can call: ``{name, reads_untrusted, acts, third_party}``, or a plain
+    name (then assumed to read untrusted content and to act)."""
     untrusted_content: bool = False
     """The model reads third-party content at run time (retrieval, web, e-mail, tool results)."""
     training_data_sensitivity: Sensitivity = "public"
@@ -92,11 +145,28 @@ class SystemProfile(BaseModel):
     """Perturbation budget for evasion tests; a default per modality otherwise."""
     accuracy_target: float | None = Field(default=None, ge=0, le=1)
     """Declared clean accuracy (Art. 15(3)); measured accuracy below it fails the clause."""
+    model_hosting: Hosting = "self-hosted"
+    """Where the model runs: ``self-hosted`` (the organisation loads the model files) or
+    ``provider-api`` (the application calls a model hosted by a provider)."""
+    software_sources: list[SoftwareSource] = Field(default_factory=list)
+    """Where the ML software stack comes from (frameworks, packages, images, notebooks)."""
+    biometric: Biometric = "none"
+    """Whether the system checks identity from biometric input, and who captures it:
+    ``trusted-sensor`` (the operator's camera or reader) or ``user-device`` (the user's phone
+    or webcam, where captured frames can be replaced)."""
+    model_value: ModelValue | None = None
+    """What the model is worth to its owner (cost to train, competitive edge); drives the impact
+    of theft. Default: low for public third-party models, medium otherwise."""
     targets: list[dict[str, Any]] = Field(default_factory=list)
     """Assessment targets in the config format; a built-in placeholder is used when empty."""
 
     source: str = Field(default="", exclude=True)
     """Where the profile was loaded from (``builtin:NAME`` or an absolute path)."""
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools(cls, value: Any) -> Any:
+        return [_tool(v) for v in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> SystemProfile:
@@ -104,6 +174,11 @@ class SystemProfile(BaseModel):
         if self.tools and self.technology != "large-model":
             problems.append(
                 "`tools` is for LLM agents; set `technology: large-model` or remove `tools`"
+            )
+        if self.model_hosting == "provider-api" and self.technology != "large-model":
+            problems.append(
+                "`model_hosting: provider-api` is for applications calling a hosted large model; "
+                "set `technology: large-model` or `model_hosting: self-hosted`"
             )
         if "generated-text" in self.outputs and self.technology != "large-model":
             problems.append("`outputs: generated-text` needs `technology: large-model`")
@@ -118,6 +193,38 @@ class SystemProfile(BaseModel):
         return self.technology == "large-model"
 
     @property
+    def self_hosted(self) -> bool:
+        """True when the organisation stores and loads the model files itself."""
+        return self.model_hosting == "self-hosted"
+
+    @property
+    def tools_read_untrusted(self) -> list[str]:
+        """Names of tools whose results third parties can write."""
+        return [t.name for t in self.tools if t.reads_untrusted]
+
+    @property
+    def tools_act(self) -> list[str]:
+        """Names of tools that change something or send data out."""
+        return [t.name for t in self.tools if t.acts]
+
+    @property
+    def reads_untrusted(self) -> bool:
+        """True when third-party content reaches the model (retrieval, web, tool results)."""
+        return self.untrusted_content or bool(self.tools_read_untrusted)
+
+    @property
+    def tool_names(self) -> list[str]:
+        """Names of every tool."""
+        return [t.name for t in self.tools]
+
+    @property
+    def value(self) -> str:
+        """Model value: declared, or low for public third-party models and medium otherwise."""
+        if self.model_value:
+            return self.model_value
+        return "low" if self.provenance == "third-party-pretrained" else "medium"
+
+    @property
     def reveals_scores(self) -> bool:
         """True when answers include per-class scores or embeddings."""
         return bool({"scores", "embeddings", "explanations"} & set(self.outputs))
@@ -130,6 +237,7 @@ class SystemProfile(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """JSON form (the ``profile`` of ``aisec threats --format json``)."""
         out = self.model_dump(mode="json")
+        out["tools"] = [{**t.model_dump(mode="json"), "described": t.described} for t in self.tools]
         out["source"] = self.source
         return out
 

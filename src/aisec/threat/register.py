@@ -11,6 +11,9 @@ Rules, per applicable threat of the threat model:
   units that did not run, e.g. run errors, are listed but prove nothing). Residual likelihood =
   inherent likelihood - 1 for one passing test, - 2 for two or more distinct tests (at least 1).
 * **gap**: no evidence. Residual likelihood = inherent likelihood; the threat stays listed.
+* **stand-in-only**: evidence exists, but only from stand-in targets (:mod:`aisec.threat.
+  evidence`): it is listed, labelled with its target, and residual likelihood = inherent
+  likelihood. Evidence from a stand-in never lowers (or raises) the risk of the system.
 
 Impact is not changed by tests (defences change it); residual risk = residual likelihood x
 impact. Defences and controls are ranked by the sum of residual risk of the threats they address.
@@ -24,6 +27,7 @@ from typing import Any
 
 from aisec.records import Finding, Result, Severity, Status
 from aisec.report.views import view_for
+from aisec.threat.evidence import stand_in_targets
 from aisec.threat.model import ThreatModel, ThreatRecord
 from aisec.threat.rules import LEVELS, clamp, risk_level
 
@@ -88,7 +92,7 @@ class RegisterEntry:
 
     threat: ThreatRecord
     status: str
-    """tested-failed, tested-passed or gap."""
+    """tested-failed, tested-passed, stand-in-only or gap."""
     residual_likelihood: int
     residual_impact: int
     basis: str
@@ -145,11 +149,14 @@ class RiskRegister:
     """Defences and controls ranked by the residual risk they address."""
     not_applicable: list[str] = field(default_factory=list)
     """Catalogue threats the profile ruled out."""
+    stand_ins: dict[str, str] = field(default_factory=dict)
+    """Stand-in target name -> why its evidence does not speak for the system."""
 
     @property
     def gaps(self) -> list[RegisterEntry]:
-        """Applicable threats with no evidence."""
-        return [e for e in self.entries if e.status == "gap"]
+        """Applicable threats with no evidence on the system itself (stand-in evidence only
+        included)."""
+        return [e for e in self.entries if e.status in ("gap", "stand-in-only")]
 
     def get(self, threat_id: str) -> RegisterEntry:
         """The entry of one threat id."""
@@ -175,8 +182,10 @@ class RiskRegister:
                 "threats": len(self.entries),
                 "tested_failed": counts.get("tested-failed", 0),
                 "tested_passed": counts.get("tested-passed", 0),
+                "stand_in_only": counts.get("stand-in-only", 0),
                 "gaps": counts.get("gap", 0),
             },
+            "stand_in_targets": dict(self.stand_ins),
             "entries": [e.to_dict() for e in self.entries],
             "gaps": [e.threat.id for e in self.gaps],
             "heatmap": self.heatmap(),
@@ -185,9 +194,17 @@ class RiskRegister:
         }
 
 
-def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding]) -> RegisterEntry:
-    mine = findings_for(record, findings)
-    runs = results_for(record, results)
+def _entry(
+    record: ThreatRecord,
+    results: list[Result],
+    findings: list[Finding],
+    stand_ins: dict[str, str] | None = None,
+) -> RegisterEntry:
+    stand_ins = stand_ins or {}
+    all_findings = findings_for(record, findings)
+    all_runs = results_for(record, results)
+    mine = [f for f in all_findings if f.target not in stand_ins]
+    runs = [r for r in all_runs if r.target not in stand_ins]
     ok_runs = [r for r in runs if r.status is Status.OK]
     evidence: list[dict[str, Any]] = [
         {
@@ -199,8 +216,9 @@ def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding])
             "severity": f.severity.value,
             "title": f.title,
             "unit": f.unit,
+            "stand_in": f.target in stand_ins,
         }
-        for f in sorted(mine, key=lambda f: -f.severity.rank)
+        for f in sorted(all_findings, key=lambda f: -f.severity.rank)
     ]
     evidence += [
         {
@@ -209,8 +227,10 @@ def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding])
             "test_id": r.test_id,
             "target": r.target,
             "metrics": view_for(r).evidence(r),
+            "stand_in": r.target in stand_ins,
         }
-        for r in ok_runs
+        for r in all_runs
+        if r.status is Status.OK
     ]
     not_run = [
         {"id": result_ref(r), "test_id": r.test_id, "status": r.status.value, "message": r.message}
@@ -238,6 +258,13 @@ def _entry(record: ThreatRecord, results: list[Result], findings: list[Finding])
             f"likelihood -{step}"
         )
         return RegisterEntry(record, "tested-passed", residual, impact, basis, evidence, not_run)
+    proxies = sorted({e["target"] for e in evidence if e["stand_in"]})
+    if proxies:
+        basis = (
+            "evidence only from stand-in target(s) " + ", ".join(proxies) + ": it does not "
+            "describe this system, so residual risk equals inherent risk"
+        )
+        return RegisterEntry(record, "stand-in-only", L, impact, basis, evidence, not_run)
     basis = "untested: residual risk equals inherent risk"
     if not_run:
         basis += f" ({len(not_run)} unit(s) skipped or failed)"
@@ -275,7 +302,10 @@ def _recommendations(entries: list[RegisterEntry]) -> list[dict[str, Any]]:
 
 
 def build_risk_register(
-    tm: ThreatModel, results: Iterable[Result] = (), findings: Iterable[Finding] = ()
+    tm: ThreatModel,
+    results: Iterable[Result] = (),
+    findings: Iterable[Finding] = (),
+    targets: Iterable[Any] = (),
 ) -> RiskRegister:
     """Residual risk per applicable threat from measured evidence.
 
@@ -283,15 +313,19 @@ def build_risk_register(
         tm: the threat model (:func:`aisec.threat.derive_threats`).
         results: every unit's :class:`~aisec.records.Result` of the run.
         findings: every :class:`~aisec.records.Finding` of the run.
+        targets: the run's target configs; stand-ins among them
+            (:func:`aisec.threat.evidence.stand_in_targets`) do not change residual risk.
 
     Returns:
         A :class:`RiskRegister`; untested applicable threats are listed as gaps, never dropped.
     """
     results, findings = list(results), list(findings)
-    entries = [_entry(r, results, findings) for r in tm.applicable]
+    stand_ins = stand_in_targets(tm.profile, targets)
+    entries = [_entry(r, results, findings, stand_ins) for r in tm.applicable]
     entries.sort(key=lambda e: (-e.residual_risk, -e.threat.risk, e.threat.id))
     return RiskRegister(
         entries=entries,
         recommendations=_recommendations(entries),
         not_applicable=[t.id for t in tm.threats if not t.applicable],
+        stand_ins=stand_ins,
     )

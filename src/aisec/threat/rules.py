@@ -16,7 +16,9 @@ LEVELS = {1: "very low", 2: "low", 3: "medium", 4: "high", 5: "very high"}
 CRITICALITY_IMPACT = {"low": 2, "medium": 3, "high": 4, "safety-critical": 5}
 SENSITIVITY_IMPACT = {"public": 1, "internal": 2, "personal": 4, "special-category": 5}
 UNTRUSTED_SOURCES = ("third-party", "user-generated", "web-scraped", "feedback-loop")
-CODE_EXECUTING_FORMATS = ("pickle", "joblib", "keras", "other")
+CODE_EXECUTING_FORMATS = ("pickle", "pytorch", "joblib", "keras")
+"""Formats whose loaders can run code the file carries (``other`` is unknown, not assumed so)."""
+VALUE_IMPACT = {"low": 2, "medium": 3, "high": 4, "very-high": 5}
 
 
 def clamp(value: int) -> int:
@@ -110,20 +112,25 @@ def _untrusted_sources(p: SystemProfile) -> list[str]:
     return [s for s in p.data_sources if s in UNTRUSTED_SOURCES]
 
 
+def _trains_nothing(p: SystemProfile) -> bool:
+    """An application of a provider's model that it does not fine-tune: it trains nothing."""
+    return not p.self_hosted and p.provenance != "fine-tuned"
+
+
+_PROVIDER_TRAINS = (
+    "the application calls a provider's model that it does not fine-tune: "
+    "the provider's training data is not the organisation's"
+)
+
+
 # --- integrity at inference -------------------------------------------------------------------
 @rule("evasion-digital")
 def _evasion_digital(p: SystemProfile) -> Outcome:
-    if p.is_llm and p.modality == "text":
-        return Outcome(
-            False,
-            [
-                "a text-only large model: input manipulation is covered by prompt injection "
-                "and jailbreaks"
-            ],
-        )
     reasons = [f"{p.technology} model on {p.modality} inputs that callers choose"]
-    terms = [(3, "attackers choose the inputs of any deployed classifier"), *_exposure_terms(p)]
-    if p.provenance == "third-party-pretrained" or "on-device" in p.exposure:
+    if p.modality == "text":
+        reasons.append("crafted text (word substitutions, optimised suffixes) changes its output")
+    terms = [(3, "attackers choose the inputs of any deployed model"), *_exposure_terms(p)]
+    if p.self_hosted and (p.provenance == "third-party-pretrained" or "on-device" in p.exposure):
         terms.append(
             (1, "weights obtainable (public model or on-device): white-box or transfer attacks")
         )
@@ -164,6 +171,10 @@ def _natural_corruption(p: SystemProfile) -> Outcome:
 # --- training-time integrity ------------------------------------------------------------------
 @rule("data-poisoning")
 def _data_poisoning(p: SystemProfile) -> Outcome:
+    if _trains_nothing(p):
+        return Outcome(
+            False, [_PROVIDER_TRAINS + " (poisoned retrieved content: prompt injection)"]
+        )
     untrusted = _untrusted_sources(p)
     if not untrusted:
         return Outcome(
@@ -203,6 +214,13 @@ def _backdoor(p: SystemProfile) -> Outcome:
 
 @rule("model-poisoning-supply-chain")
 def _model_supply_chain(p: SystemProfile) -> Outcome:
+    if not p.self_hosted:
+        return Outcome(
+            True,
+            ["the provider controls the model behind the API and can change it"],
+            [(2, "the model can change without a release on the organisation's side")],
+            _integrity_impact(p),
+        )
     if p.provenance == "trained-in-house":
         return Outcome(False, ["model trained in-house, no pre-trained components declared"])
     terms = [(3, f"model provenance: {p.provenance}")]
@@ -213,9 +231,14 @@ def _model_supply_chain(p: SystemProfile) -> Outcome:
 
 @rule("unsafe-model-serialization")
 def _unsafe_serialization(p: SystemProfile) -> Outcome:
+    if not p.self_hosted:
+        return Outcome(
+            False, ["the provider hosts the model: the application loads no model files"]
+        )
     risky = [f for f in p.model_formats if f in CODE_EXECUTING_FORMATS]
+    unknown = "other" in p.model_formats
     third_party = p.provenance != "trained-in-house"
-    if not risky and not (third_party and not p.model_formats):
+    if not risky and not unknown and not (third_party and not p.model_formats):
         why = "model formats " + ", ".join(p.model_formats) if p.model_formats else "in-house model"
         return Outcome(False, [f"{why}: no format that executes code on load"])
     reasons = []
@@ -223,6 +246,11 @@ def _unsafe_serialization(p: SystemProfile) -> Outcome:
     if risky:
         reasons.append("code-executing model formats: " + ", ".join(risky))
         terms.append((1, "pickle-based formats in use"))
+    elif unknown:
+        reasons.append(
+            "a model format of unknown kind (`other`): whether it runs code is unchecked"
+        )
+        terms.append((-1, "no format known to execute code is declared"))
     else:
         reasons.append("third-party model files of undeclared format")
     if third_party:
@@ -236,7 +264,7 @@ def _unsafe_serialization(p: SystemProfile) -> Outcome:
 
 @rule("dataset-tampering")
 def _dataset_tampering(p: SystemProfile) -> Outcome:
-    if (
+    if _trains_nothing(p) or (
         p.provenance == "third-party-pretrained"
         and not _untrusted_sources(p)
         and p.data_sources == ["in-house"]
@@ -259,6 +287,8 @@ def _dataset_tampering(p: SystemProfile) -> Outcome:
 # --- confidentiality --------------------------------------------------------------------------
 @rule("membership-inference")
 def _membership(p: SystemProfile) -> Outcome:
+    if _trains_nothing(p):
+        return Outcome(False, [_PROVIDER_TRAINS])
     terms = [
         (2, "any party with query access can attempt it"),
         *_exposure_terms(p),
@@ -279,6 +309,8 @@ def _attribute(p: SystemProfile) -> Outcome:
         return Outcome(
             False, ["large models: leakage of personal data is covered by sensitive-data-leakage"]
         )
+    if _trains_nothing(p):
+        return Outcome(False, [_PROVIDER_TRAINS])
     terms = [
         (2, "needs partial knowledge of a record plus query access"),
         *_exposure_terms(p),
@@ -295,6 +327,8 @@ def _attribute(p: SystemProfile) -> Outcome:
 def _inversion(p: SystemProfile) -> Outcome:
     if p.training_data_sensitivity == "public":
         return Outcome(False, ["training data is public: reconstructing it discloses nothing"])
+    if _trains_nothing(p):
+        return Outcome(False, [_PROVIDER_TRAINS])
     terms = [
         (2, "reconstruction needs many queries or white-box access"),
         *_exposure_terms(p),
@@ -307,7 +341,15 @@ def _inversion(p: SystemProfile) -> Outcome:
 
 @rule("model-extraction")
 def _extraction(p: SystemProfile) -> Outcome:
-    if p.provenance == "third-party-pretrained" and not p.is_llm:
+    if _trains_nothing(p):
+        return Outcome(
+            False,
+            [
+                "the model belongs to the provider and is not fine-tuned: nothing of the "
+                "organisation's to steal (its prompts: sensitive-data-leakage)"
+            ],
+        )
+    if p.provenance == "third-party-pretrained" and not p.is_llm and not p.model_value:
         return Outcome(
             False, ["the model is a public third-party model: nothing proprietary to steal"]
         )
@@ -316,7 +358,16 @@ def _extraction(p: SystemProfile) -> Outcome:
         *_exposure_terms(p),
         *_output_terms(p),
     ]
-    impact = [(3, "loss of intellectual property and a white-box stand-in for other attacks")]
+    if "generated-text" in p.outputs and p.public:
+        terms.append((1, "every public answer is a training example for distillation"))
+    value = p.value
+    impact = [
+        (
+            VALUE_IMPACT[value],
+            f"model value {value}: loss of intellectual property and a white-box stand-in "
+            "for other attacks",
+        )
+    ]
     return Outcome(
         True,
         ["outsiders can query the model" if p.public else "insiders can query the model"],
@@ -333,8 +384,8 @@ def _pi_direct(p: SystemProfile) -> Outcome:
     terms = [(3, "users write the prompt"), *_exposure_terms(p)]
     impact = _integrity_impact(p)
     reasons = ["large model that follows instructions in its input"]
-    if p.tools:
-        reasons.append("tool access: " + ", ".join(p.tools))
+    if p.tools_act:
+        reasons.append("tools that act: " + ", ".join(p.tools_act))
         impact.append((1, "the model can act through tools"))
     return Outcome(True, reasons, terms, impact)
 
@@ -343,15 +394,23 @@ def _pi_direct(p: SystemProfile) -> Outcome:
 def _pi_indirect(p: SystemProfile) -> Outcome:
     if not p.is_llm:
         return Outcome(False, [f"{p.technology} model: no natural-language instructions to inject"])
-    if not (p.untrusted_content or p.tools):
-        return Outcome(False, ["the model reads no third-party content and calls no tools"])
+    if not p.reads_untrusted:
+        why = "the model reads no third-party content"
+        if p.tools:
+            why += " (its tools return no content that outsiders write)"
+        return Outcome(False, [why])
     reasons, terms = [], [(3, "third parties control content the model reads")]
     if p.untrusted_content:
         reasons.append("reads untrusted content at run time")
-    if p.tools:
-        reasons.append("tool results feed back into the prompt: " + ", ".join(p.tools))
-        terms.append((1, "tools widen what untrusted content can reach"))
-    impact = [*_integrity_impact(p), (1, "injected instructions act with the user's privileges")]
+    if p.tools_read_untrusted:
+        reasons.append("tools return third-party content: " + ", ".join(p.tools_read_untrusted))
+    if p.tools_act:
+        terms.append(
+            (1, "injected instructions can reach tools that act: " + ", ".join(p.tools_act))
+        )
+    impact = [*_integrity_impact(p)]
+    if p.tools_act:
+        impact.append((1, "injected instructions act with the user's privileges"))
     if p.training_data_sensitivity in ("personal", "special-category"):
         impact.append((1, "exfiltration of personal data through tools or outputs"))
     return Outcome(True, reasons, terms, impact)
@@ -374,6 +433,8 @@ def _leakage(p: SystemProfile) -> Outcome:
     impact = _privacy_impact(p)
     if p.tools:
         impact.append((1, "tool credentials and tool results live in the context"))
+    if p.tools_act and p.reads_untrusted:
+        terms.append((1, "injected instructions can send the context out through tools"))
     return Outcome(True, ["system prompt and context of a large model"], terms, impact)
 
 
@@ -382,4 +443,121 @@ def _dos(p: SystemProfile) -> Outcome:
     terms = [(2, "any caller can send many or expensive queries"), *_exposure_terms(p)]
     if p.is_llm:
         terms.append((1, "generation cost grows with input and output length"))
+    if not p.self_hosted:
+        terms.append((0, "each query is billed by the provider (cost harvesting)"))
     return Outcome(True, ["the service answers queries"], terms, _integrity_impact(p))
+
+
+# --- ML software, artefacts and agents --------------------------------------------------------
+SOFTWARE_TERMS = {
+    "pre-release-builds": (
+        1,
+        "pre-release (nightly) builds resolve dependencies from public indexes",
+    ),
+    "hosted-notebooks": (1, "hosted notebooks run code and extensions from many sources"),
+    "container-registry": (1, "images pulled from registries can be replaced"),
+    "pinned-and-hashed": (-1, "dependencies are pinned and hash-verified"),
+}
+
+
+@rule("ml-software-supply-chain")
+def _ml_software(p: SystemProfile) -> Outcome:
+    if not p.self_hosted and not p.software_sources:
+        return Outcome(
+            False,
+            ["the provider runs the ML stack; no ML software sources of the application declared"],
+        )
+    terms = [(2, "ML frameworks and their dependencies come from public package indexes")]
+    terms += [SOFTWARE_TERMS[s] for s in p.software_sources if s in SOFTWARE_TERMS]
+    reasons = ["the system is built and served with ML frameworks and packages"]
+    if p.software_sources:
+        reasons.append("software sources: " + ", ".join(p.software_sources))
+    impact = [(4, "code execution where data, models and credentials live")]
+    if p.criticality in ("high", "safety-critical"):
+        impact.append((1, f"criticality {p.criticality}"))
+    return Outcome(True, reasons, terms, impact)
+
+
+@rule("model-tampering")
+def _model_tampering(p: SystemProfile) -> Outcome:
+    if not p.self_hosted:
+        return Outcome(False, ["the provider hosts the model: no model files to tamper with"])
+    terms = [(2, "model files are stored, copied and deployed")]
+    reasons = ["the organisation stores and deploys model files"]
+    if "on-device" in p.exposure:
+        reasons.append("the model ships to devices")
+        terms.append((1, "app packages on users' devices can be unpacked, changed and repacked"))
+    if "container-registry" in p.software_sources:
+        terms.append((1, "models travel in container images from registries"))
+    return Outcome(True, reasons, terms, _integrity_impact(p))
+
+
+@rule("agent-tool-compromise")
+def _agent_tools(p: SystemProfile) -> Outcome:
+    if not p.tools:
+        return Outcome(False, ["the model calls no tools"])
+    terms = [(2, "tool descriptions, skills and agent configuration are text the model trusts")]
+    third = [t.name for t in p.tools if t.third_party]
+    if third:
+        terms.append((1, "third-party tools: " + ", ".join(third)))
+    impact = [(3, "a malicious tool sees and steers the agent's work")]
+    if p.tools_act:
+        impact.append((1, "tools that act: " + ", ".join(p.tools_act)))
+    if p.training_data_sensitivity in ("personal", "special-category"):
+        impact.append((1, "personal data passes through tools"))
+    return Outcome(True, ["tools: " + ", ".join(p.tool_names)], terms, impact)
+
+
+@rule("excessive-agency")
+def _excessive_agency(p: SystemProfile) -> Outcome:
+    if not p.tools_act:
+        why = "no tool acts" if p.tools else "the model calls no tools"
+        return Outcome(False, [why + ": the model can only answer"])
+    terms = [(2, "the agent's actions follow whatever its context says")]
+    if p.reads_untrusted:
+        terms.append((1, "third-party content can steer the tools that act"))
+    if p.public:
+        terms.append((1, "outsiders prompt the agent directly"))
+    impact = [*_integrity_impact(p), (1, "actions run with the user's privileges")]
+    if p.training_data_sensitivity in ("personal", "special-category"):
+        impact.append((1, "personal data can be sent out"))
+    return Outcome(True, ["tools that act: " + ", ".join(p.tools_act)], terms, impact)
+
+
+@rule("agent-memory-poisoning")
+def _memory(p: SystemProfile) -> Outcome:
+    if not p.is_llm:
+        return Outcome(False, [f"{p.technology} model: no conversational memory"])
+    if not (p.reads_untrusted or p.tools or p.task == "agent"):
+        return Outcome(
+            False, ["no memory, retrieval store or tools that keep context between turns"]
+        )
+    terms = [(2, "what the assistant stores it reads again later")]
+    reasons = ["an assistant that keeps context (memory, history, retrieval or tools)"]
+    if p.reads_untrusted:
+        terms.append((1, "untrusted content is stored where the assistant reads it again"))
+    return Outcome(True, reasons, terms, _integrity_impact(p))
+
+
+@rule("biometric-spoofing")
+def _biometric(p: SystemProfile) -> Outcome:
+    if p.biometric == "none":
+        return Outcome(False, ["the system checks no biometric identity"])
+    terms = [(3, "deepfake and face-swap tools are cheap and public")]
+    if p.biometric == "user-device":
+        terms.append((1, "the user's own device captures the sample: frames can be replaced"))
+    impact = [*_integrity_impact(p), (1, "identity fraud opens accounts and payments")]
+    return Outcome(True, [f"biometric identity check ({p.biometric} capture)"], terms, impact)
+
+
+@rule("hallucination-exploitation")
+def _hallucination(p: SystemProfile) -> Outcome:
+    if not p.is_llm or "generated-text" not in p.outputs:
+        return Outcome(False, ["the system generates no free text"])
+    terms = [(2, "models repeat the same invented names, which attackers can register")]
+    if p.public:
+        terms.append((1, "many users act on the answers"))
+    impact = [(3, "users install or visit what the attacker published")]
+    if p.tools_act:
+        impact.append((1, "the agent may install or fetch what it names itself"))
+    return Outcome(True, ["a large model generating free text"], terms, impact)

@@ -25,6 +25,8 @@ class BuiltinTarget:
     load: Callable[[], Target]
     dataset: str
     """Built-in data set it was trained on (``NAME``; use ``NAME:test`` to evaluate)."""
+    modality: str = "image"
+    """Input modality (a profile value): evidence on it stands in for systems of another."""
 
 
 _TARGETS: dict[str, BuiltinTarget] = {}
