@@ -106,7 +106,7 @@ def test_threats_json_to_a_file(tmp_path: Path) -> None:
         "threats", "-p", "builtin:digits-classifier", "--format", "json", "--output", str(out)
     )
     assert r.exit_code == 0, r.stderr
-    assert set(json.loads(out.read_text())) == {"profile", "threats", "plan"}
+    assert set(json.loads(out.read_text())) == {"profile", "threats", "plan", "notes"}
 
 
 def test_scan_json_to_a_file(files, tmp_path: Path) -> None:

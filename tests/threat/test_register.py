@@ -132,3 +132,65 @@ def test_low_findings_without_a_completed_run_prove_nothing(offline) -> None:
     entry = build_risk_register(tm, [failed], [note]).get("evasion-digital")
     assert entry.status == "gap" and entry.residual_risk == tm.get("evasion-digital").risk
     assert entry.not_run[0]["status"] == "error" and entry.evidence[0]["id"] == note.id
+
+
+HUB_TEXT_CLASSIFIER = {
+    "name": "hub-text-classifier",
+    "description": "Classifies support tickets with a model downloaded from a hub.",
+    "technology": "deep-learning",
+    "task": "classification",
+    "modality": "text",
+    "provenance": "third-party-pretrained",
+    "exposure": ["public-api"],
+    "outputs": ["scores"],
+    "model_formats": ["safetensors"],
+}
+DIGITS_TARGET = {"name": "digits-cnn", "builtin": "digits-cnn", "data": "builtin:digits:test"}
+
+
+def test_stand_in_evidence_never_lowers_the_systems_risk(make_profile, weak_attack) -> None:
+    result, findings = weak_attack
+    tm = derive_threats(make_profile(HUB_TEXT_CLASSIFIER))
+    inherent = tm.get("evasion-digital")
+    register = build_risk_register(tm, [result], findings, [DIGITS_TARGET])
+    entry = register.get("evasion-digital")
+    assert entry.status == "stand-in-only"
+    assert entry.residual_risk == inherent.risk and "stand-in" in entry.basis
+    assert entry.evidence and all(e["stand_in"] for e in entry.evidence)
+    assert (
+        "digits-cnn" in register.stand_ins["digits-cnn"]
+        and "text" in register.stand_ins["digits-cnn"]
+    )
+    assert "evasion-digital" in [e.threat.id for e in register.gaps]
+    # Declared equivalent by the user: the same result now counts as evidence on the system.
+    declared = build_risk_register(tm, [result], findings, [{**DIGITS_TARGET, "stand_in": False}])
+    assert declared.get("evasion-digital").status == "tested-passed"
+    assert declared.get("evasion-digital").residual_risk < inherent.risk
+
+
+def test_a_marked_stand_in_of_the_same_modality_is_still_a_stand_in(offline, weak_attack) -> None:
+    result, findings = weak_attack
+    tm = derive_threats(offline)
+    own = build_risk_register(tm, [result], findings, [DIGITS_TARGET])
+    assert own.stand_ins == {} and own.get("evasion-digital").status == "tested-passed"
+    marked = build_risk_register(tm, [result], findings, [{**DIGITS_TARGET, "stand_in": True}])
+    entry = marked.get("evasion-digital")
+    assert entry.status == "stand-in-only" and entry.residual_risk == tm.get("evasion-digital").risk
+
+
+def test_stand_in_failures_do_not_fail_art_15_and_reports_name_the_target(
+    make_profile, strong_attack
+) -> None:
+    from aisec.report.threat_markdown import threat_markdown_sections
+
+    result, findings = strong_attack
+    tm = derive_threats(make_profile(HUB_TEXT_CLASSIFIER))
+    register = build_risk_register(tm, [result], findings, [DIGITS_TARGET])
+    assert register.get("evasion-digital").status == "stand-in-only"
+    ai = ai_act_evidence(tm, [result], findings, register)
+    clause = ai.get("15(5)-adversarial-examples")
+    assert clause.status == "not-tested" and not clause.findings and not clause.tests
+    md = threat_markdown_sections(tm, register, ai)
+    assert f"{result_ref(result)} (stand-in)" in md
+    assert "Stand-in targets" in md and "built-in image model standing in" in md
+    assert json.loads(json.dumps(register.to_dict()))["summary"]["stand_in_only"] >= 1
