@@ -48,7 +48,8 @@ CONDITIONS: dict[str, Condition] = {
     "reads_untrusted": lambda p: p.reads_untrusted,
     "tools": lambda p: bool(p.tools),
     "tools_act": lambda p: bool(p.tools_act),
-    "generated_text": lambda p: "generated-text" in p.outputs,
+    "registry": lambda p: "container-registry" in p.software_sources,
+    "generated_text": lambda p: bool({"generated-text", "generated-code"} & set(p.outputs)),
     "public_or_llm": lambda p: p.public or p.is_llm,
     "societal": lambda p: p.public and (p.is_llm or p.criticality in ("high", "safety-critical")),
     "user_harm": lambda p: (
@@ -76,6 +77,7 @@ CONDITION_TEXT: dict[str, str] = {
     "reads_untrusted": "third-party content reaches the model",
     "tools": "the model calls tools",
     "tools_act": "a tool acts (writes, sends, runs code)",
+    "registry": "models or software come from a container registry",
     "generated_text": "the system generates free text",
     "public_or_llm": "public, or a large model",
     "societal": "public, and a large model or a high-criticality system",

@@ -28,7 +28,9 @@ Modality = Literal["image", "tabular", "text", "audio", "time-series", "multimod
 DataSource = Literal["in-house", "third-party", "user-generated", "web-scraped", "feedback-loop"]
 Provenance = Literal["trained-in-house", "fine-tuned", "third-party-pretrained"]
 Exposure = Literal["internal", "public-api", "on-device", "physical-world"]
-Output = Literal["label", "scores", "explanations", "generated-text", "embeddings"]
+Output = Literal[
+    "label", "scores", "explanations", "generated-text", "generated-code", "embeddings"
+]
 Sensitivity = Literal["public", "internal", "personal", "special-category"]
 Criticality = Literal["low", "medium", "high", "safety-critical"]
 RiskClass = Literal["minimal", "limited", "high", "gpai", "prohibited"]
@@ -180,8 +182,9 @@ class SystemProfile(BaseModel):
                 "`model_hosting: provider-api` is for applications calling a hosted large model; "
                 "set `technology: large-model` or `model_hosting: self-hosted`"
             )
-        if "generated-text" in self.outputs and self.technology != "large-model":
-            problems.append("`outputs: generated-text` needs `technology: large-model`")
+        for generated in ("generated-text", "generated-code"):
+            if generated in self.outputs and self.technology != "large-model":
+                problems.append(f"`outputs: {generated}` needs `technology: large-model`")
         problems += _target_problems(self.targets)
         if problems:
             raise ValueError("; ".join(problems))

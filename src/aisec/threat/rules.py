@@ -150,7 +150,11 @@ def _evasion_physical(p: SystemProfile) -> Outcome:
     terms = [(3, "physical access to the sensed scene is open to anyone")]
     if p.provenance == "third-party-pretrained":
         terms.append((1, "public weights allow crafting patches offline"))
-    return Outcome(True, reasons, terms, _integrity_impact(p))
+    impact = _integrity_impact(p)
+    if p.biometric != "none":
+        terms.append((1, "the attacker is the subject the sensor identifies"))
+        impact.append((1, "evading identification defeats the identity decision"))
+    return Outcome(True, reasons, terms, impact)
 
 
 @rule("natural-corruption")
@@ -189,6 +193,8 @@ def _data_poisoning(p: SystemProfile) -> Outcome:
         terms.append(
             (1, "anyone can contribute (user-generated, web-scraped or feedback-loop data)")
         )
+    if "web-scraped" in untrusted:
+        terms.append((1, "whoever controls a scraped domain controls its content at crawl time"))
     if "feedback-loop" in untrusted:
         terms.append((1, "the system retrains on its own use"))
     return Outcome(
@@ -408,6 +414,8 @@ def _pi_indirect(p: SystemProfile) -> Outcome:
         terms.append(
             (1, "injected instructions can reach tools that act: " + ", ".join(p.tools_act))
         )
+    if p.public:
+        terms.append((1, "a public system: attackers can test their content against it"))
     impact = [*_integrity_impact(p)]
     if p.tools_act:
         impact.append((1, "injected instructions act with the user's privileges"))
@@ -486,9 +494,11 @@ def _model_tampering(p: SystemProfile) -> Outcome:
     reasons = ["the organisation stores and deploys model files"]
     if "on-device" in p.exposure:
         reasons.append("the model ships to devices")
-        terms.append((1, "app packages on users' devices can be unpacked, changed and repacked"))
+        terms.append(
+            (2, "anyone can download the app, unpack the model, change it and repack the app")
+        )
     if "container-registry" in p.software_sources:
-        terms.append((1, "models travel in container images from registries"))
+        terms.append((2, "whoever can push to the registry replaces the model in every deployment"))
     return Outcome(True, reasons, terms, _integrity_impact(p))
 
 
@@ -500,6 +510,8 @@ def _agent_tools(p: SystemProfile) -> Outcome:
     third = [t.name for t in p.tools if t.third_party]
     if third:
         terms.append((1, "third-party tools: " + ", ".join(third)))
+    if [t for t in p.tools if t.third_party and t.acts]:
+        terms.append((1, "a third-party tool that acts carries out its maker's instructions"))
     impact = [(3, "a malicious tool sees and steers the agent's work")]
     if p.tools_act:
         impact.append((1, "tools that act: " + ", ".join(p.tools_act)))
@@ -552,12 +564,19 @@ def _biometric(p: SystemProfile) -> Outcome:
 
 @rule("hallucination-exploitation")
 def _hallucination(p: SystemProfile) -> Outcome:
-    if not p.is_llm or "generated-text" not in p.outputs:
+    if not p.is_llm or not {"generated-text", "generated-code"} & set(p.outputs):
         return Outcome(False, ["the system generates no free text"])
     terms = [(2, "models repeat the same invented names, which attackers can register")]
     if p.public:
         terms.append((1, "many users act on the answers"))
-    impact = [(3, "users install or visit what the attacker published")]
+    code = "generated-code" in p.outputs
+    if code:
+        terms.append((1, "users run the code and install the packages it names"))
+    impact = [
+        (4, "users install or run what the attacker published")
+        if code
+        else (3, "users visit or trust what the attacker published")
+    ]
     if p.tools_act:
         impact.append((1, "the agent may install or fetch what it names itself"))
     return Outcome(True, ["a large model generating free text"], terms, impact)
