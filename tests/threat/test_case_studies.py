@@ -74,3 +74,16 @@ def test_recorded_techniques_are_those_of_the_atlas_procedures() -> None:
         ml = [t for t in dict.fromkeys(steps) if "ATT&CK-reference" not in techniques[t]]
         assert case["techniques"] == ml, case["case_study"]
         assert case["title"] == studies[case["case_study"]]["name"]
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem.split("-")[0])
+def test_the_emitted_plan_is_a_valid_config_or_empty(path: Path) -> None:
+    from aisec.assessment.config import parse_config
+
+    tm = derive_threats(parse_profile(_case(path)["profile"], str(path)))
+    config = tm.plan_config()
+    if config["tests"]:
+        parsed = parse_config(config)
+        assert all(t.stand_in for t in parsed.targets)
+        if tm.profile.modality == "text":
+            assert not [t for t in parsed.tests if t.id.startswith("evasion.")]
