@@ -87,3 +87,24 @@ def test_the_emitted_plan_is_a_valid_config_or_empty(path: Path) -> None:
         assert all(t.stand_in for t in parsed.targets)
         if tm.profile.modality == "text":
             assert not [t for t in parsed.tests if t.id.startswith("evasion.")]
+
+
+INDEPENDENT = sorted((Path(__file__).parent / "case_studies_independent").glob("AML.CS*.yaml"))
+
+
+def test_profiles_written_without_the_rules_keep_their_measured_rates() -> None:
+    """The same case studies described by an analyst who had not read the rules.
+
+    Measured when they were written: every technique surfaced in 29 of 29 incidents (28 of 29
+    before on-device models counted as queried) and the analyst's main threat in the top three
+    in 24 of 29; docs/threat-modelling.md lists the misses. The floors catch regressions.
+    """
+    surfaced = top3 = 0
+    for path in INDEPENDENT:
+        case = _case(path)
+        tm = derive_threats(parse_profile(case["profile"], str(path)))
+        found = tm.techniques()
+        surfaced += all(t in found for t in case["techniques"])
+        top3 += case["main_threat"] in [t.id for t in tm.applicable][:3]
+    assert len(INDEPENDENT) == 29
+    assert surfaced == 29 and top3 >= 24, (surfaced, top3)

@@ -18,7 +18,7 @@ Condition = Callable[[SystemProfile], bool]
 
 
 def _queried(p: SystemProfile) -> bool:
-    return bool({"public-api", "internal"} & set(p.exposure))
+    return bool({"public-api", "internal", "on-device"} & set(p.exposure))
 
 
 def _product(p: SystemProfile) -> bool:
@@ -60,7 +60,7 @@ CONDITIONS: dict[str, Condition] = {
 
 CONDITION_TEXT: dict[str, str] = {
     "always": "any system",
-    "queried": "the model answers queries (public or internal API)",
+    "queried": "the model answers queries (public or internal API, or on the device)",
     "product": "the model is part of a product people use",
     "queried_or_product": "the model answers queries or is part of a product",
     "public": "reachable from outside the organisation",
