@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from tests.threat.conftest import BASE, make
 
@@ -135,13 +135,15 @@ def test_old_profiles_load_with_notes(tmp_path: Path) -> None:
         assert tm.applicable and any("software_sources" in n for n in tm.notes)
 
 
-def _aisec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from aisec.cli.main import run; run()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
+def _aisec(*args: str, cwd: Path) -> Any:
+    """Run ``aisec ARGS`` in-process from ``cwd`` (stdout and stderr kept apart)."""
+    from typer.testing import CliRunner
+
+    from aisec.cli.main import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        return CliRunner().invoke(app, list(args))
 
 
 def test_emit_config_for_a_profile_no_test_applies_to_exits_0_without_a_file(
@@ -153,7 +155,7 @@ def test_emit_config_for_a_profile_no_test_applies_to_exits_0_without_a_file(
     res = _aisec(
         "threats", "-p", str(profile), "-f", "json", "--emit-config", str(out), cwd=tmp_path
     )
-    assert res.returncode == 0, res.stderr
+    assert res.exit_code == 0, res.stderr
     assert not out.exists()
     assert "no registered test applies" in res.stderr and "prompt.injection" in res.stderr
 
@@ -170,7 +172,7 @@ def test_emitted_config_marks_the_placeholder_and_says_what_it_left_out(tmp_path
         str(out),
         cwd=tmp_path,
     )
-    assert res.returncode == 0, res.stderr
+    assert res.exit_code == 0, res.stderr
     config = yaml.safe_load(out.read_text())
     assert all(t.get("stand_in") for t in config["targets"])
     assert "left out supplychain.scan" in res.stderr and "stand-in" in res.stderr

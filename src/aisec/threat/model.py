@@ -13,7 +13,7 @@ from aisec.threat.paths import PathRecord, attack_paths
 from aisec.threat.plan import (
     Plan,
     build_plan,
-    fits_modality,
+    candidate_tests,
     left_out_tests,
     placeholder_target,
 )
@@ -243,18 +243,7 @@ def derive_threats(
                 False,
                 [f"{profile.technology} is not among the technology levels it targets ({levels})"],
             )
-        modality = profile.modality
-        names = [
-            t
-            for t in [*entry.tests, *entry.planned_tests]
-            if fits_modality(t, registry.get(t), modality)
-        ]
-        declared = [
-            t
-            for t, cls in registry.items()
-            if entry.id in getattr(cls, "threats", ()) and fits_modality(t, cls, modality)
-        ]
-        available = tuple(dict.fromkeys([t for t in names if t in registry] + declared))
+        available, missing = candidate_tests(entry, registry, profile.modality)
         records.append(
             ThreatRecord(
                 entry=entry,
@@ -264,8 +253,8 @@ def derive_threats(
                 impact=outcome.score(outcome.impact),
                 likelihood_factors=tuple(outcome.likelihood) if outcome.applicable else (),
                 impact_factors=tuple(outcome.impact) if outcome.applicable else (),
-                tests=available,
-                planned_tests=tuple(t for t in names if t not in registry),
+                tests=tuple(available),
+                planned_tests=tuple(missing),
                 attack_paths=attack_paths(profile, entry.id) if outcome.applicable else (),
             )
         )

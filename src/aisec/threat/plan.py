@@ -110,11 +110,20 @@ def fits_modality(test_id: str, cls: type[SecurityTest] | None, modality: str) -
 
 
 def candidate_tests(
-    entry: ThreatEntry, registry: Mapping[str, type[SecurityTest]]
+    entry: ThreatEntry, registry: Mapping[str, type[SecurityTest]], modality: str
 ) -> tuple[list[str], list[str]]:
-    """(registered, not registered) test ids that measure a catalogue threat."""
-    named = [*entry.tests, *entry.planned_tests]
-    declared = [tid for tid, cls in registry.items() if entry.id in getattr(cls, "threats", ())]
+    """(registered, not registered) test ids that measure a catalogue threat and fit the
+    modality (:func:`fits_modality`)."""
+    named = [
+        t
+        for t in [*entry.tests, *entry.planned_tests]
+        if fits_modality(t, registry.get(t), modality)
+    ]
+    declared = [
+        tid
+        for tid, cls in registry.items()
+        if entry.id in getattr(cls, "threats", ()) and fits_modality(tid, cls, modality)
+    ]
     registered = list(dict.fromkeys([t for t in named if t in registry] + declared))
     missing = [t for t in named if t not in registry]
     return registered, missing
@@ -199,10 +208,7 @@ def build_plan(
     plan = Plan(budget=budget)
     by_id: dict[str, PlannedTest] = {}
     for entry in applicable:
-        registered, missing = candidate_tests(entry, registry)
-        modality = profile.modality
-        registered = [t for t in registered if fits_modality(t, registry[t], modality)]
-        missing = [t for t in missing if fits_modality(t, None, modality)]
+        registered, missing = candidate_tests(entry, registry, profile.modality)
         for tid in missing:
             hint = needs_extra(tid)
             if hint is None:

@@ -108,6 +108,13 @@ def _output_terms(p: SystemProfile) -> list[tuple[int, str]]:
     return []
 
 
+def _code_execution_impact(p: SystemProfile, where: str) -> list[tuple[int, str]]:
+    terms = [(4, f"arbitrary code execution on {where}")]
+    if p.criticality in ("high", "safety-critical"):
+        terms.append((1, f"criticality {p.criticality}"))
+    return terms
+
+
 def _untrusted_sources(p: SystemProfile) -> list[str]:
     return [s for s in p.data_sources if s in UNTRUSTED_SOURCES]
 
@@ -262,10 +269,9 @@ def _unsafe_serialization(p: SystemProfile) -> Outcome:
     if third_party:
         reasons.append(f"model provenance: {p.provenance}")
         terms.append((1, "model files come from outside the organisation"))
-    impact = [(4, "arbitrary code execution on the machine that loads the model")]
-    if p.criticality in ("high", "safety-critical"):
-        impact.append((1, f"criticality {p.criticality}"))
-    return Outcome(True, reasons, terms, impact)
+    return Outcome(
+        True, reasons, terms, _code_execution_impact(p, "the machine that loads the model")
+    )
 
 
 @rule("dataset-tampering")
@@ -480,10 +486,9 @@ def _ml_software(p: SystemProfile) -> Outcome:
     reasons = ["the system is built and served with ML frameworks and packages"]
     if p.software_sources:
         reasons.append("software sources: " + ", ".join(p.software_sources))
-    impact = [(4, "code execution where data, models and credentials live")]
-    if p.criticality in ("high", "safety-critical"):
-        impact.append((1, f"criticality {p.criticality}"))
-    return Outcome(True, reasons, terms, impact)
+    return Outcome(
+        True, reasons, terms, _code_execution_impact(p, "hosts where data, models and keys live")
+    )
 
 
 @rule("model-tampering")
