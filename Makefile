@@ -47,6 +47,7 @@ bench: $(BENCH)/.installed
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/masking_warnings.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/scan_vs_peers.py
 	$(BENCH)/bin/python benchmarks/scan_startup.py
+	$(BENCH)/bin/python benchmarks/threat_coverage.py
 
 clean:
 	rm -rf $(VENV) $(BENCH) aisec-report .aisec .pytest_cache .ruff_cache

@@ -88,3 +88,33 @@ def test_taxonomy_browse_search_and_detail() -> None:
     assert "natural-cor" not in res.stdout
     res = runner.invoke(app, ["taxonomy", "x", "--framework", "iso"])
     assert res.exit_code == 2 and "unknown framework 'iso'" in res.output
+
+
+BAD_NEW_FIELDS = [
+    (
+        "model_hosting: cloud\n",
+        "`model_hosting` must be one of 'self-hosted' or 'provider-api'; got 'cloud'",
+    ),
+    ("model_hosting: provider-api\n", "`model_hosting: provider-api` is for applications"),
+    ("biometric: fingerprint\n", "`biometric` must be one of 'none'"),
+    ("software_sources: [ftp]\n", "`software_sources` must be one of 'public-package-index'"),
+    ("model_value: priceless\n", "`model_value` must be one of 'low'"),
+    ("model_formats: [tflite2]\n", "'tflite', 'coreml' or 'other'; got 'tflite2'"),
+    ("outputs: [generated-code]\n", "`outputs: generated-code` needs `technology: large-model`"),
+    ("tools: [{name: web, reads: true}]\n", "unknown field `tools.reads`"),
+    ("tools: [{reads_untrusted: true}]\n", "`tools.name` is required"),
+    ("targets: [{name: t, builtin: digits-cnn, stand_in: maybe}]\n", "targets[0].stand_in"),
+]
+
+
+def test_new_profile_fields_reject_bad_values_in_one_line(tmp_path: Path) -> None:
+    for i, (extra, message) in enumerate(BAD_NEW_FIELDS):
+        bad = tmp_path / f"bad{i}.yaml"
+        lines = "name: x\ntechnology: deep-learning\ntask: classification\nmodality: image\n"
+        lines += "exposure: [internal]\n"
+        lines += "" if extra.startswith("outputs") else "outputs: [label]\n"
+        bad.write_text(lines + extra)
+        res = runner.invoke(app, ["threats", "--profile", str(bad)])
+        assert res.exit_code == 2, (extra, res.output)
+        assert message in res.output, (extra, res.output)
+        assert "Traceback" not in res.output
