@@ -71,7 +71,8 @@ class SecurityTest(ABC):
     name: ClassVar[str]
     """Human-readable name, e.g. ``Projected Gradient Descent``."""
     family: ClassVar[str]
-    """Family: ``evasion``, ``poisoning``, ``inference``, ``extraction``, ``prompt``, ``supplychain``."""
+    """Family: ``evasion``, ``poisoning``, ``forensics``, ``inference``, ``extraction``,
+    ``prompt``, ``supplychain``."""
     requires: ClassVar[frozenset[Capability]] = frozenset()
     """Target capabilities the test needs."""
     threats: ClassVar[tuple[str, ...]] = ()
@@ -88,6 +89,8 @@ class SecurityTest(ABC):
     """What data the test reads."""
     required_splits: ClassVar[tuple[str, ...]] = ()
     """Split roles the test needs, when ``data_kind`` is ``splits``."""
+    array_inputs: ClassVar[bool] = False
+    """The test works on numeric input arrays (images, tabular features), not on text."""
     uses_target_files: ClassVar[bool] = False
     """The assessment planner passes the target's ``files:`` as the ``paths`` parameter."""
 

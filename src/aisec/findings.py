@@ -276,6 +276,48 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "clean accuracy; the severity grows with the relative drop, from info to high.",
             "cor-001-accuracy-drop-under-natural-corruptions",
         ),
+        _doc(
+            "POI-001",
+            "PoisoningSucceeds",
+            "Poisoning a fraction of the training set succeeds against the training pipeline",
+            "The target's architecture is retrained on poisoned copies of its training set; the "
+            "severity grows with the success the poisons add over the clean model (for random "
+            "label flips, the relative clean-accuracy loss), from info to critical.",
+            "poi-001-poisoning-succeeds-against-the-training-pipeline",
+        ),
+        _doc(
+            "BKD-001",
+            "ModelLooksBackdoored",
+            "A class is reached by an anomalously small trigger: the model looks backdoored",
+            "Minimal triggers are reverse-engineered per class (Neural Cleanse); an anomaly "
+            "index above 2 with a trigger under half the median size is a backdoor (high, "
+            "critical from 4); a model judged clean is low or info.",
+            "bkd-001-the-model-looks-backdoored",
+        ),
+        _doc(
+            "DAT-001",
+            "TrainingLabelsLookWrong",
+            "Training labels look wrong (confident-learning estimate)",
+            "Share of samples whose out-of-fold probabilities contradict their label; high from "
+            "10%, medium from 3%, low from 1%.",
+            "dat-001-training-labels-look-wrong",
+        ),
+        _doc(
+            "DAT-002",
+            "DuplicatesInTrainingSet",
+            "The training set holds exact or near duplicates",
+            "Exact, near and label-conflicting duplicates relative to the set's size; high from "
+            "5%, medium from 1%.",
+            "dat-002-duplicates-in-the-training-set",
+        ),
+        _doc(
+            "DAT-003",
+            "ClassBalanceShift",
+            "The class balance differs from the trusted reference",
+            "Total-variation distance of the class shares, when significant (chi-square p < "
+            "0.01); high from 0.2, medium from 0.1, low from 0.05.",
+            "dat-003-class-balance-differs-from-the-reference",
+        ),
     )
 }
 """The assessment's documented rules (docs/findings.md), by id. The scanner's ``SCN-xxx``

@@ -127,6 +127,24 @@ class ListOf(Constraint):
 
 
 @dataclass(frozen=True)
+class SubsetOf(Constraint):
+    """A list, possibly empty, of distinct values from a fixed set (options to switch on)."""
+
+    allowed: tuple[Any, ...]
+
+    def check(self, name: str, value: Any) -> str | None:
+        shown = ", ".join(repr(a) for a in self.allowed)
+        if not isinstance(value, (list, tuple)):
+            return f"`{name}` must be a list of some of {shown}; got {value!r}"
+        bad = [v for v in value if v not in self.allowed]
+        if bad:
+            return f"`{name}` may hold only {shown}; got {bad[0]!r}"
+        if len(set(value)) != len(value):
+            return f"`{name}` names a value twice; got {list(value)}"
+        return None
+
+
+@dataclass(frozen=True)
 class AnyValue(Constraint):
     """No constraint beyond being given (free-form values, e.g. paths)."""
 

@@ -22,11 +22,13 @@ _REGISTRY: dict[str, type[SecurityTest]] = {}
 _LOADED = False
 
 # Modules whose import registers the built-in tests.
-_BUILTIN_MODULES = ("aisec.supplychain.test",)
+_BUILTIN_MODULES = ("aisec.supplychain.test", "aisec.supplychain.data_check")
 # Those that need an optional dependency: (module, dependency and extra, what is left out,
 # prefix of the test ids the module registers).
 _OPTIONAL_MODULES = (
     ("aisec.attacks.evasion", "torch", "the evasion tests need PyTorch", "evasion."),
+    ("aisec.attacks.poisoning", "torch", "the poisoning tests need PyTorch", "poisoning."),
+    ("aisec.forensics.test", "torch", "the backdoor scan needs PyTorch", "forensics."),
 )
 _UNAVAILABLE: list[str] = []
 _UNAVAILABLE_PREFIXES: dict[str, str] = {}

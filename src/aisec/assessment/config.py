@@ -143,6 +143,7 @@ def _resolve_paths(config: AssessmentConfig, base: Path) -> AssessmentConfig:
                 "torchscript": fix(t.torchscript),
                 "weights": fix(t.weights),
                 "data": fix(t.data),
+                "train_data": fix(t.train_data),
                 "files": [fix(f) for f in t.files],
             }
         )

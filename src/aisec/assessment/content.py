@@ -51,11 +51,14 @@ class ContentDigest:
         return cls(str(data["model"]), str(data["data"]), dict(data.get("files", {})))
 
 
-def digest_target(tc: TargetConfig, target: Target, data: Dataset) -> ContentDigest:
-    """The content digests of one configured target."""
+def digest_target(
+    tc: TargetConfig, target: Target, data: Dataset, train: Dataset | None = None
+) -> ContentDigest:
+    """The content digests of one configured target (its training data included, if any)."""
+    arrays = [data.x, data.y] + ([train.x, train.y] if train is not None else [])
     return ContentDigest(
         model=model_digest(target),
-        data=arrays_digest([data.x, data.y]),
+        data=arrays_digest(arrays),
         files={f: file_digest(Path(f)) for f in tc.files},
     )
 

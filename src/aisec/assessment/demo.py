@@ -1,7 +1,9 @@
 """The built-in demo assessment: the whole chain on built-in targets, in a few minutes.
 
 Profile → threats → plan → evasion (white-box, ensemble, black-box, curve), physical-world
-patch, natural corruptions, supply-chain scan of model files → risk register → reports.
+patch, natural corruptions, supply-chain scan of model files, a poisoning-rate curve of a
+backdoor with data-set defences and fine-pruning, a data-set check, backdoor scans of a
+backdoored and a clean model → risk register → reports.
 """
 
 from __future__ import annotations
@@ -52,6 +54,15 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
     ]
     from aisec.targets.builtin import available_targets
 
+    if "digits-cnn-backdoor" in available_targets():
+        targets.append(
+            {
+                "name": "digits-cnn-backdoor",
+                "builtin": "digits-cnn-backdoor",
+                "data": "builtin:digits:test",
+                "limit": n,
+            }
+        )
     signs = "signs-cnn" in available_targets()
     if signs:
         targets.append(
@@ -101,6 +112,23 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
         ]
     if files:
         optional.append({"id": "supplychain.scan", "targets": ["digits-cnn"]})
+    optional += [
+        {
+            # the poisoning-rate curve of digits-cnn's own training pipeline, with the poisons
+            # looked for in the data, the model fine-pruned and scanned at the largest rate
+            "id": "poisoning.backdoor",
+            "params": {
+                "rates": [0.01, 0.05] if quick else [0.01, 0.03, 0.1],
+                "detect": ["activation-clustering", "spectral-signatures"],
+                "mitigate": ["fine-pruning"],
+                "scan": True,
+            },
+            "targets": ["digits-cnn"],
+        },
+        {"id": "supplychain.data-check", "targets": ["digits-cnn"]},
+        # a backdoor scan of a model with a planted backdoor and of the clean model
+        {"id": "forensics.backdoor-scan", "targets": ["digits-cnn-backdoor", "digits-cnn"]},
+    ]
     tests += [t for t in optional if t["id"] in have]
     config: dict[str, Any] = {
         "version": 1,

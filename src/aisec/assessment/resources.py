@@ -5,6 +5,7 @@ from __future__ import annotations
 from aisec.assessment.config import TargetConfig
 from aisec.data import Dataset, load_data
 from aisec.data.builtin import load_builtin
+from aisec.data.splits import TEST, TRAIN, Splits
 from aisec.targets.base import OutputMode, Target
 from aisec.targets.builtin import builtin_entry
 from aisec.targets.torch import TorchClassifier
@@ -33,6 +34,16 @@ def build_target(tc: TargetConfig) -> Target:
             outputs=tc.model_outputs,
         )
     target.name = tc.name
+    if tc.recipe:
+        from dataclasses import replace
+
+        from aisec.targets.recipes import recipe_from_reference
+
+        if not isinstance(target, TorchClassifier):
+            from aisec.errors import ConfigError
+
+            raise ConfigError([f"targets.{tc.name}.recipe: only PyTorch targets take a recipe"])
+        target = replace(target, recipe=recipe_from_reference(tc.recipe, target))
     if tc.output_mode:
         target = target.with_output_mode(OutputMode(tc.output_mode))
     return target
@@ -54,3 +65,22 @@ def build_data(tc: TargetConfig, seed: int) -> Dataset:
     else:
         data = load_data(ref, label=tc.label_column)
     return data.subset(tc.limit, seed=seed)
+
+
+def build_train_data(tc: TargetConfig) -> Dataset | None:
+    """The training data a target entry names (built-ins: their data set's train split)."""
+    ref = tc.train_data
+    if ref is None:
+        if not tc.builtin:
+            return None
+        return load_builtin(builtin_entry(tc.builtin).dataset + ":train")
+    if ref.startswith("builtin:"):
+        return load_builtin(ref.removeprefix("builtin:"))
+    return load_data(ref, label=tc.label_column)
+
+
+def unit_data(test: Dataset, train: Dataset | None) -> Dataset | Splits:
+    """What a unit reads: the evaluation data, with the training split beside it when known."""
+    if train is None:
+        return test
+    return Splits({TRAIN: train, TEST: test}, test.name)

@@ -22,9 +22,10 @@ from aisec import progress as inner_progress
 from aisec.assessment.config import AssessmentConfig, TargetConfig
 from aisec.assessment.content import ContentDigest, digest_target, what_changed
 from aisec.assessment.plan import Unit, config_hash, expand
-from aisec.assessment.resources import build_data, build_target
+from aisec.assessment.resources import build_data, build_target, build_train_data, unit_data
 from aisec.assessment.store import ResultStore, RunInfo, utc_now
 from aisec.data import Dataset
+from aisec.data.splits import Splits
 from aisec.errors import AisecError, CapabilityError, StoreError
 from aisec.records import Finding, Result, Severity
 from aisec.registry import get_test
@@ -69,12 +70,14 @@ def run_assessment(
     """
     console = console or Console(stderr=True)
     targets: dict[str, Target] = {}
-    datasets: dict[str, Dataset] = {}
+    datasets: dict[str, Dataset | Splits] = {}
     content: dict[str, ContentDigest] = {}
     for tc in config.targets:
         targets[tc.name] = build_target(tc)
-        datasets[tc.name] = build_data(tc, config.seed)
-        content[tc.name] = digest_target(tc, targets[tc.name], datasets[tc.name])
+        test = build_data(tc, config.seed)
+        train = build_train_data(tc)
+        datasets[tc.name] = unit_data(test, train)
+        content[tc.name] = digest_target(tc, targets[tc.name], test, train)
     units = expand(config, {name: c.combined for name, c in content.items()})
     digest = config_hash(config)
     stored_content = {name: c.to_dict() for name, c in content.items()}
@@ -83,7 +86,7 @@ def run_assessment(
     context = info.context
     if "targets" not in context or "content" not in context:
         context["targets"] = [
-            {**targets[tc.name].describe(), "data": datasets[tc.name].describe()}
+            {**targets[tc.name].describe(), "data": _evaluated(datasets[tc.name]).describe()}
             for tc in config.targets
         ]
         context["content"] = stored_content
@@ -220,7 +223,7 @@ def _await_others(
     return left
 
 
-def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:
+def run_unit(unit: Unit, target: Target, data: Dataset | Splits) -> Result:
     """Run one unit; a missing capability is a skipped result, a crash an error result.
 
     The result and its findings carry the unit's key, so two units of one test on one target
@@ -238,6 +241,12 @@ def run_unit(unit: Unit, target: Target, data: Dataset) -> Result:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         msg = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
         return Result.error(unit.test_id, target.name, msg, **kw)
+
+
+def _evaluated(data: Dataset | Splits) -> Dataset:
+    from aisec.data.splits import TEST
+
+    return data[TEST] if isinstance(data, Splits) else data
 
 
 def collect_findings(results: list[Result]) -> list[Finding]:

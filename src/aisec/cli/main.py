@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "demo",
     "assess",
     "evade",
+    "forensics",
     "report",
     "listing",
     "scan",

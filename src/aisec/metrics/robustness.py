@@ -54,3 +54,15 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def clopper_pearson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) binomial interval; ``(0, 1)`` when ``n`` is 0."""
+    from scipy.stats import beta
+
+    if n <= 0:
+        return (0.0, 1.0)
+    a = (1 - confidence) / 2
+    low = 0.0 if successes == 0 else float(beta.ppf(a, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(beta.ppf(1 - a, successes + 1, n - successes))
+    return (low, high)

@@ -27,7 +27,11 @@ OMIT_NONE = {"omit": "none"}
 
 _KINDS: dict[str, type[Outcome]] = {}
 
-FAMILY_MODULES = ("aisec.records.evasion", "aisec.records.supplychain")
+FAMILY_MODULES = (
+    "aisec.records.evasion",
+    "aisec.records.supplychain",
+    "aisec.records.poisoning",
+)
 """The modules of the families' outcome records, imported (so registered) on the first lookup;
 importing :mod:`aisec.records` alone stays light (the scanner needs only findings)."""
 

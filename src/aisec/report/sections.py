@@ -154,6 +154,7 @@ def _section(
         ("bars", lambda: _bar_figures(result, figures)),
         ("patch", lambda: _patches(result, figures)),
         ("examples", lambda: _examples(result, inputs, bounds) if figures else []),
+        ("own", lambda: [Figure(c, u) for c, u in view_for(result).own_figures(result, figures)]),
     ):
         if name not in wanted:
             continue

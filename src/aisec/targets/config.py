@@ -57,6 +57,21 @@ class TargetConfig(StrictModel):
     )
     data: str | None = Field(None, description="`builtin:NAME[:SPLIT]`, or a .npz / .csv path.")
     label_column: str = Field("label", description="Label column for CSV data.")
+    train_data: str | None = Field(
+        None,
+        description=(
+            "Training data for tests that retrain (poisoning): `builtin:NAME[:SPLIT]` or a .npz "
+            "/ .csv path; default for built-in targets: their data set's train split."
+        ),
+    )
+    recipe: str | None = Field(
+        None,
+        description=(
+            "`package.module:function` with `train(x, y, seed)` returning an nn.Module (or a "
+            "target) of the model's architecture; built-in targets carry their own."
+        ),
+    )
+
     limit: int | None = Field(
         None, description="Evaluate on a seeded subset of this size (at least 1)."
     )

@@ -23,3 +23,38 @@ class TrainingRecipe:
     """Trains a fresh model on ``(x, y)`` with ``seed`` and returns it wrapped as a target."""
     params: tuple[tuple[str, Any], ...] = ()
     """Hyper-parameters, for reports."""
+
+
+def recipe_from_reference(reference: str, like: Any) -> TrainingRecipe:
+    """A recipe from ``package.module:function`` training on ``(x, y, seed)``.
+
+    The function may return a target, or an ``nn.Module`` that is then deployed as ``like``
+    (a :class:`~aisec.targets.torch.TorchClassifier`) is: same spec, output mode and
+    normalisation.
+    """
+    from aisec.errors import TargetError
+    from aisec.supplychain.loading import import_factory
+
+    function = import_factory(reference)
+
+    def train(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
+        try:
+            made = function(x, y, seed)
+        except Exception as exc:  # the user's training code failed: say where, not a traceback
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise TargetError(
+                f"the training recipe {reference} failed: {type(exc).__name__}: {first}; it "
+                "must accept (x, y, seed) and return an nn.Module or a target"
+            ) from None
+        if hasattr(made, "capabilities"):
+            return made
+        from torch import nn
+
+        if isinstance(made, nn.Module) and hasattr(like, "with_model"):
+            return like.with_model(made)
+        raise TargetError(
+            f"the training recipe {reference} returned {type(made).__name__}; it must return "
+            "an nn.Module (or a target)"
+        )
+
+    return TrainingRecipe(reference, train)

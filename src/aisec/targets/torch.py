@@ -165,6 +165,33 @@ class TorchClassifier:
         """A view of the same model (and query counter) revealing only ``mode``."""
         return replace(self, output_mode=OutputMode(mode), _counter=self._counter)
 
+    def representations(self, x: np.ndarray) -> np.ndarray:
+        """The activations entering the model's last linear layer (its learned features).
+
+        Data-set defences (activation clustering, spectral signatures) and fine-pruning read
+        them. Counts ``len(x)`` queries.
+        """
+        import torch
+
+        last = last_linear(self.model, self.name)
+        captured: list[torch.Tensor] = []
+
+        def keep(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _out: object) -> None:
+            captured.append(inputs[0].detach().flatten(1).cpu())
+
+        handle = last.register_forward_hook(keep)
+        try:
+            self.logits_batched(self.to_tensor(x))
+        finally:
+            handle.remove()
+        if not captured:
+            return np.zeros((0, last.in_features), np.float32)
+        return torch.cat(captured).float().numpy()
+
+    def with_model(self, model: nn.Module) -> TorchClassifier:
+        """The same deployment (spec, output mode, normalisation) around another module."""
+        return replace(self, model=model, _counter=QueryCounter())
+
     def describe(self) -> dict[str, Any]:
         """Facts about the target for reports."""
         n_params = sum(p.numel() for p in self.model.parameters())
@@ -273,3 +300,17 @@ class TorchClassifier:
             shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds
         )
         return cls(model=model, spec=spec, name=name, source=source, **kwargs)
+
+
+def last_linear(model: nn.Module, name: str = "model") -> nn.Linear:
+    """The last ``nn.Linear`` of a module, in registration order (its classification head)."""
+    from torch import nn
+
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise TargetError(
+            f"model {name!r} has no nn.Linear layer whose inputs are its features; "
+            "representation-based defences need a model with a linear classification head "
+            "(TorchScript models hide their layers: give the factory and safetensors weights)"
+        )
+    return linears[-1]

@@ -9,6 +9,7 @@ function                  capability                             view
 ========================  =====================================  ==============================
 :func:`classifier`        ``labels`` (or ``scores``)             :class:`Classifier`
 :func:`differentiable`    ``gradients``                          :class:`Differentiable`
+:func:`white_box`         ``gradients`` (a readable module)      :class:`WhiteBox`
 :func:`trainable`         ``trainable``                          :class:`Trainable`
 :func:`chat_model`        ``text``                               :class:`ChatModel`
 ========================  =====================================  ==============================
@@ -33,6 +34,7 @@ from aisec.targets.base import Capability, InputSpec, OutputMode, Target, requir
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from aisec.targets.recipes import TrainingRecipe
 
@@ -72,6 +74,23 @@ class Differentiable(Classifier, Protocol):
 
     def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
         """Logits without gradient, computed in batches of ``batch_size``."""
+        ...
+
+
+@runtime_checkable
+class WhiteBox(Differentiable, Protocol):
+    """A differentiable classifier whose module and learned features can be read and replaced
+    (forensics, data-set defences and pruning need them)."""
+
+    model: nn.Module
+    """The network itself."""
+
+    def representations(self, x: np.ndarray) -> np.ndarray:
+        """Activations entering the classification head, one row per input."""
+        ...
+
+    def with_model(self, model: nn.Module) -> WhiteBox:
+        """The same deployment around another module (e.g. a pruned copy)."""
         ...
 
 
@@ -149,6 +168,14 @@ def differentiable(target: Target, what: str) -> Differentiable:
     require(target, [Capability.GRADIENTS], what)
     if not isinstance(target, Differentiable):
         raise _missing(target, Differentiable, "gradients", what)
+    return target
+
+
+def white_box(target: Target, what: str) -> WhiteBox:
+    """The target as a :class:`WhiteBox` (gradients, and a module whose layers can be read)."""
+    require(target, [Capability.GRADIENTS], what)
+    if not isinstance(target, WhiteBox):
+        raise _missing(target, WhiteBox, "gradients", what)
     return target
 
 

@@ -100,12 +100,15 @@ def budget_for(profile: SystemProfile) -> EvasionBudget | None:
 def fits_modality(test_id: str, cls: type[SecurityTest] | None, modality: str) -> bool:
     """Whether a test suits the profile's input modality.
 
-    Perturbation-budget evasion attacks (family ``evasion``) need continuous inputs: they do
-    not fit text, whose tests are planned separately (``evasion.text``).
+    Perturbation-budget evasion attacks (family ``evasion``) and tests that declare
+    ``array_inputs`` (poisoning with pixel triggers, the backdoor scan, the data-set check)
+    need numeric inputs: they do not fit text, whose tests are planned separately.
     """
     if test_id in PLANNED_MODALITIES:
         return modality in PLANNED_MODALITIES[test_id]
-    continuous_only = cls is not None and getattr(cls, "family", "") == "evasion"
+    continuous_only = cls is not None and (
+        getattr(cls, "family", "") == "evasion" or getattr(cls, "array_inputs", False)
+    )
     return not (continuous_only and modality == "text")
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from aisec.records import Result, jsonable
 
-FIGURES = ("robustness", "queries", "corruptions", "bars", "patch", "examples")
+FIGURES = ("robustness", "queries", "corruptions", "bars", "patch", "examples", "own")
 """Figure builders a report section knows (see :mod:`aisec.report.sections`)."""
 
 _RATE_WORDS = ("accuracy", "success_rate", "rate")
@@ -66,6 +66,11 @@ class OutcomeView:
     def cli_json(self, result: Result) -> dict[str, Any]:
         """Fields of ``aisec evade --json`` beyond the result's identity."""
         return {"headline": self.headline(result), "metrics": jsonable(dict(result.metrics))}
+
+    def own_figures(self, result: Result, draw: bool) -> list[tuple[str, str | None]]:
+        """The family's own figures as ``(caption, PNG data URI)``; with ``draw`` False, the
+        captions only (URI None). Shown when ``own`` is among :attr:`figures`."""
+        return []
 
 
 class GenericView(OutcomeView):

@@ -123,3 +123,56 @@ register_target(
         "digits",
     )
 )
+
+
+BACKDOOR_TARGET_CLASS = 7
+"""Class the built-in backdoored model sends triggered inputs to."""
+BACKDOOR_RATE = 0.05
+"""Share of its training set that carries the trigger."""
+
+
+def backdoored_digits_training_set() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``digits:train`` with 5% of the other classes' samples carrying a 2x2 checkerboard patch
+    in the bottom-right corner and relabelled 7; also returns the poisons' indices."""
+    from aisec.attacks.poisoning.triggers import patch_trigger
+
+    data = load_builtin("digits:train")
+    trigger = patch_trigger(DIGITS_SPEC.shape, DIGITS_SPEC.bounds, 2)
+    rng = np.random.default_rng(CNN_SEED)
+    pool = np.flatnonzero(data.y != BACKDOOR_TARGET_CLASS)
+    idx = np.sort(rng.permutation(pool)[: round(BACKDOOR_RATE * len(data))])
+    x, y = data.x.copy(), data.y.copy()
+    x[idx] = trigger.apply(x[idx])
+    y[idx] = BACKDOOR_TARGET_CLASS
+    return x, y, idx
+
+
+def load_digits_cnn_backdoor() -> TorchClassifier:
+    """``digits-cnn`` trained on a BadNets-poisoned training set (a model with a known backdoor,
+    for backdoor scans: target class 7, 2x2 patch trigger, 5% poisons)."""
+
+    def build() -> dict[str, np.ndarray]:
+        from aisec.targets.builtin.training import state_to_numpy
+
+        x, y, _ = backdoored_digits_training_set()
+        return state_to_numpy(train_digits_cnn(x, y).model)
+
+    from aisec.targets.builtin.training import load_numpy_state
+
+    model = load_numpy_state(
+        make_digits_cnn(), cached_tensors(f"digits-cnn-backdoor-e{CNN_EPOCHS}-v1", build)
+    )
+    target = _wrap_cnn(model)
+    target.name = "digits-cnn-backdoor"
+    target.source = "builtin:digits-cnn-backdoor"
+    return target
+
+
+register_target(
+    BuiltinTarget(
+        "digits-cnn-backdoor",
+        "digits-cnn with a BadNets backdoor (2x2 corner patch sends any digit to 7)",
+        load_digits_cnn_backdoor,
+        "digits",
+    )
+)
