@@ -88,18 +88,24 @@ def register(app: typer.Typer) -> None:
             ..., "--data", help="Clean labelled data: .npz with x and y, .csv, or builtin:NAME."
         ),
         factory: str = typer.Option(
-            None, "--factory", help="package.module:function building the model (safetensors)."
+            None,
+            "--factory",
+            help="package.module:function building the model (default: none; safetensors only).",
         ),
         steps: int = typer.Option(400, "--steps", help="Trigger-search steps, at least 10."),
         limit: int = typer.Option(
-            None, "--limit", help="Use a seeded subset of the clean data of this size."
+            None, "--limit", help="Use a seeded subset of this size (default: all the data)."
         ),
         bounds: str = typer.Option("0,1", "--bounds", help="Valid input range, 'low,high'."),
         seed: int = typer.Option(0, "--seed", help="Random seed, 0 to 2**32 - 1."),
         trigger: Path = typer.Option(
-            None, "--trigger", help="Where to save the recovered trigger (default: beside --json)."
+            None,
+            "--trigger",
+            help="Where to save the recovered trigger image (default: beside --json, else none).",
         ),
-        json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
+        json_out: Path = typer.Option(
+            None, "--json", help="Write the result as JSON here (default: none)."
+        ),
         threads: int | None = threads_option(),
     ) -> None:
         """Search every class for a minimal trigger; exit 1 when the model looks backdoored."""
@@ -160,13 +166,17 @@ def register(app: typer.Typer) -> None:
             ..., "--data", help="Training data to check: .npz with x and y, .csv, builtin:NAME."
         ),
         reference: str = typer.Option(
-            None, "--reference", help="Trusted data of the same task, for the class balance."
+            None,
+            "--reference",
+            help="Trusted data of the same task, for the class balance (default: none).",
         ),
         seed: int = typer.Option(0, "--seed", help="Random seed, 0 to 2**32 - 1."),
         fail_on: str = typer.Option(
             "high", "--fail-on", help="Exit 1 at findings of this severity or worse."
         ),
-        json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
+        json_out: Path = typer.Option(
+            None, "--json", help="Write the result as JSON here (default: none)."
+        ),
     ) -> None:
         """Look for duplicates, wrong labels and a class-balance shift before training."""
         from aisec.data import load_data

@@ -24,7 +24,16 @@ def digits_splits() -> Splits:
 
 
 @pytest.fixture(scope="module")
-def badnets(digits_cnn, digits_splits):
+def cnn(digits_splits):
+    """The digits CNN architecture with a fast recipe (12 epochs) of its own."""
+    from poisoning_models import fast_cnn_target
+
+    train = digits_splits["train"]
+    return fast_cnn_target(train.x, train.y, 0)
+
+
+@pytest.fixture(scope="module")
+def badnets(cnn, digits_splits):
     """BadNets at 5% with every defence, mitigation and the scan (seed 0)."""
     test = get_test("poisoning.backdoor")(
         rates=[0.05],
@@ -33,7 +42,7 @@ def badnets(digits_cnn, digits_splits):
         mitigate=["fine-pruning", "retrain-filtered"],
         scan=True,
     )
-    return test.run(digits_cnn, digits_splits, seed=0)
+    return test.run(cnn, digits_splits, seed=0)
 
 
 def test_badnets_high_success_little_accuracy_loss(badnets):
@@ -49,10 +58,8 @@ def test_badnets_high_success_little_accuracy_loss(badnets):
     assert int(badnets.per_sample["poisoned"].sum()) == o.curve[0].n_poisoned
 
 
-def test_badnets_on_a_second_seed(digits_cnn, digits_splits):
-    r = get_test("poisoning.backdoor")(rates=[0.03], target_class=2).run(
-        digits_cnn, digits_splits, seed=1
-    )
+def test_badnets_on_a_second_seed(cnn, digits_splits):
+    r = get_test("poisoning.backdoor")(rates=[0.03], target_class=2).run(cnn, digits_splits, seed=1)
     assert r.outcome.attack_success_rate > 0.8
     assert r.outcome.baseline_accuracy - r.outcome.clean_accuracy < 0.03
 
@@ -88,9 +95,9 @@ def test_outcome_round_trips_through_json(badnets):
     assert PoisoningOutcome.from_dict(o.to_dict()) == o
 
 
-def test_clean_label_backdoor_works_without_wrong_labels(digits_cnn, digits_splits):
+def test_clean_label_backdoor_works_without_wrong_labels(cnn, digits_splits):
     r = get_test("poisoning.clean-label")(rates=[0.1], target_class=0).run(
-        digits_cnn, digits_splits, seed=0
+        cnn, digits_splits, seed=0
     )
     o = r.outcome
     assert o.wrong_labels == 0
