@@ -41,6 +41,11 @@ def test_backdoored_builtin_is_flagged_with_its_target(seed, clean_data):
     assert o.strip.false_positive_rate <= 0.15
     assert o.strip.false_positive_rate_ci95[0] <= o.strip.false_positive_rate
     assert r.artifacts["trigger_mask"].shape == (1, 8, 8)
+    from aisec.report.views import view_for
+
+    figures = view_for(r).own_figures(r, True)
+    assert [c.split(" ")[0] for c, _ in figures] == ["Anomaly", "Recovered"]
+    assert all(uri.startswith("data:image/png") for _, uri in figures)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -118,7 +118,7 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
             # looked for in the data, the model fine-pruned and scanned at the largest rate
             "id": "poisoning.backdoor",
             "params": {
-                "rates": [0.01, 0.05] if quick else [0.01, 0.03, 0.1],
+                "rates": [0.05] if quick else [0.01, 0.05],
                 "detect": ["activation-clustering", "spectral-signatures"],
                 "mitigate": ["fine-pruning"],
                 "scan": True,

@@ -103,6 +103,8 @@ class PoisoningOutcome(Outcome):
     """Mitigations applied to the model poisoned at ``rate``."""
     scan: BackdoorScanOutcome | None = field(default=None, metadata=OMIT_NONE)
     """Backdoor scan of the model poisoned at ``rate`` (the true trigger is known here)."""
+    notes: tuple[str, ...] = field(default=(), metadata=OMIT_EMPTY)
+    """What was asked for but could not be measured, and why."""
 
     @property
     def accuracy_drop(self) -> float:

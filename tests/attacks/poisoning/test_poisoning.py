@@ -64,6 +64,23 @@ def test_badnets_on_a_second_seed(cnn, digits_splits):
     assert r.outcome.baseline_accuracy - r.outcome.clean_accuracy < 0.03
 
 
+def test_blended_and_all_to_all_backdoors(cnn, digits_splits):
+    blend = get_test("poisoning.backdoor")(rates=[0.1], trigger="blend", alpha=0.3).run(
+        cnn, digits_splits, seed=0
+    )
+    o = blend.outcome
+    assert o.trigger == "blend" and o.attack_success_rate > 0.8 > o.baseline_attack_success
+    assert np.allclose(blend.artifacts["trigger_mask"], 0.3)  # mixed over the whole input
+    # all-to-all (c -> c+1) needs a class-dependent response: weaker at the same rate
+    o = (
+        get_test("poisoning.backdoor")(rates=[0.1], mode="all-to-all")
+        .run(cnn, digits_splits, seed=0)
+        .outcome
+    )
+    assert o.mode == "all-to-all" and o.target_class is None
+    assert o.attack_success_rate > o.baseline_attack_success + 0.2
+
+
 def test_defences_find_most_poisons(badnets):
     scores = {d.method: d for d in badnets.outcome.detections}
     assert set(scores) == {"activation-clustering", "spectral-signatures"}
@@ -143,3 +160,13 @@ def test_a_test_split_alone_is_refused(digits_cnn):
         get_test("poisoning.backdoor")().run(
             digits_cnn, Splits({"test": load_builtin("digits:test")})
         )
+
+
+def test_defences_needing_layers_say_why_they_did_not_run(digits_logreg, digits_splits):
+    r = get_test("poisoning.backdoor")(rates=[0.05], detect=["spectral-signatures"], scan=True).run(
+        digits_logreg, digits_splits, seed=0
+    )
+    o = r.outcome
+    assert not o.detections and o.scan is None
+    assert o.notes and o.notes[0].startswith("spectral-signatures, scan not run")
+    assert o.attack_success_rate > o.baseline_attack_success  # the backdoor itself still ran

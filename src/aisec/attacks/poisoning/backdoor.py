@@ -107,6 +107,15 @@ class TriggerAttack(PoisoningAttack):
             model.capabilities
         ) else None  # fmt: skip
         flagged_any = np.zeros(len(train), bool)
+        notes = []
+        if white is None:
+            asked = [*p["detect"], *(["fine-pruning"] if "fine-pruning" in p["mitigate"] else [])]
+            asked += ["scan"] if p["scan"] else []
+            if asked:
+                notes.append(
+                    f"{', '.join(asked)} not run: the recipe's models expose no PyTorch layers "
+                    "(features, pruning and trigger search need them)"
+                )
         if p["detect"] and white is not None:
             features = white.representations(poisoned.x)
             scores = []
@@ -151,6 +160,8 @@ class TriggerAttack(PoisoningAttack):
             )
         if mitigations:
             extras["mitigations"] = tuple(mitigations)
+        if notes:
+            extras["notes"] = tuple(notes)
         if p["scan"] and white is not None:
             from aisec.forensics.backdoor_scan import scan_model
 
