@@ -165,8 +165,6 @@ class BackdoorScanOutcome(Outcome):
     """Optimisation steps per class."""
     strip: StripScore | None = field(default=None, metadata=OMIT_NONE)
     """STRIP detector measured on the same model."""
-    trigger_file: str | None = field(default=None, metadata=OMIT_NONE)
-    """Where the recovered trigger image was saved (``aisec backdoor-scan``)."""
     true_target_class: int | None = field(default=None, metadata=OMIT_NONE)
     """The planted target class, when the scan ran on a model aisec poisoned itself."""
 
