@@ -126,9 +126,11 @@ class BackdoorScanView(OutcomeView):
         """Anomaly index per class and the recovered trigger."""
         o = _outcome(result, BackdoorScanOutcome)
         figs = _anomaly_figure(o, draw)
-        figs += _trigger_figure(
-            result, "trigger_", f"Recovered trigger of class {int(np.argmax(o.anomaly))}", draw
+        verdict = "flagged" if o.backdoored else "not flagged"
+        caption = (
+            f"Recovered trigger of class {int(np.argmax(o.anomaly))} (most anomalous, {verdict})"
         )
+        figs += _trigger_figure(result, "trigger_", caption, draw)
         return [f for f in figs if f[1] is not None or not draw]
 
 
