@@ -46,7 +46,9 @@ def activation_clustering(
         f = features[idx]
         f = f - f.mean(0)
         k = max(1, min(n_components, f.shape[1], len(idx) - 1))
-        ica = FastICA(n_components=k, whiten="unit-variance", max_iter=1000, random_state=seed)
+        ica = FastICA(
+            n_components=k, whiten="unit-variance", max_iter=200, tol=1e-3, random_state=seed
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             reduced = ica.fit_transform(f)
