@@ -14,7 +14,7 @@ $(PY):
 # torch first: the pinned CPU build, so that the range of the `torch` extra installs nothing more.
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[dev,mnist,torch,archives]"
+	$(PIP) install --quiet -e ".[dev,mnist,torch,archives,privacy]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -37,7 +37,7 @@ $(BENCH)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH)
 	$(BENCH)/bin/pip install --quiet --upgrade pip
 	$(BENCH)/bin/pip install --quiet "torch==2.13.0"
-	$(BENCH)/bin/pip install --quiet -e ".[bench,torch]"
+	$(BENCH)/bin/pip install --quiet -e ".[bench,torch,privacy]"
 	$(BENCH)/bin/pip install --quiet --no-deps "torchattacks==3.5.1" "pyautoattack==0.2.0"
 	touch $(BENCH)/.installed
 

@@ -29,6 +29,9 @@ _OPTIONAL_MODULES = (
     ("aisec.attacks.evasion", "torch", "the evasion tests need PyTorch", "evasion."),
     ("aisec.attacks.poisoning", "torch", "the poisoning tests need PyTorch", "poisoning."),
     ("aisec.forensics.test", "torch", "the backdoor scan needs PyTorch", "forensics."),
+    ("aisec.attacks.inference", "torch", "the inference tests need PyTorch", "inference."),
+    ("aisec.attacks.extraction", "torch", "the extraction tests need PyTorch", "extraction."),
+    ("aisec.defences.dp_evaluation", "torch", "the DP-SGD test needs PyTorch", "defence."),
 )
 _UNAVAILABLE: list[str] = []
 _UNAVAILABLE_PREFIXES: dict[str, str] = {}

@@ -16,7 +16,16 @@ from aisec.targets import Capability
 
 TESTS = available_tests()
 EVASION = {k: v for k, v in TESTS.items() if issubclass(v, EvasionAttack)}
-FAMILIES = {"evasion", "poisoning", "forensics", "inference", "extraction", "prompt", "supplychain"}
+FAMILIES = {
+    "evasion",
+    "poisoning",
+    "forensics",
+    "inference",
+    "extraction",
+    "prompt",
+    "supplychain",
+    "defence",
+}
 # Knobs turned down so that every attack runs in about a second on 24 digits.
 FAST = {"steps": 5, "queries": 300, "restarts": 1, "n_target_classes": 2, "binary_search_steps": 3}
 # C&W at the paper's learning rate moves too little in five steps; a larger one keeps it quick.

@@ -3,7 +3,9 @@
 Profile → threats → plan → evasion (white-box, ensemble, black-box, curve), physical-world
 patch, natural corruptions, supply-chain scan of model files, a poisoning-rate curve of a
 backdoor with data-set defences and fine-pruning, a data-set check, backdoor scans of a
-backdoored and a clean model → risk register → reports.
+backdoored and a clean model, membership inference (LiRA) and the output-mode trade-off,
+attribute inference on tabular records, model extraction watched by PRADA, DP-SGD training
+→ risk register → reports.
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
                 "limit": n,
             }
         )
+    privacy = "digits-mlp" in available_targets()
+    if privacy:
+        # the privacy family's targets: MLPs fitted to their training sets (all their test data)
+        targets += [
+            {"name": "digits-mlp", "builtin": "digits-mlp", "data": "builtin:digits:test"},
+            {"name": "cancer-mlp", "builtin": "cancer-mlp", "data": "builtin:cancer:test"},
+        ]
     signs = "signs-cnn" in available_targets()
     if signs:
         targets.append(
@@ -129,6 +138,28 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
         # a backdoor scan of a model with a planted backdoor and of the clean model
         {"id": "forensics.backdoor-scan", "targets": ["digits-cnn-backdoor", "digits-cnn"]},
     ]
+    if privacy:
+        refs = 8 if quick else 16
+        optional += [
+            {
+                "id": "inference.membership",
+                "params": {"attack": "lira", "references": refs},
+                "targets": ["digits-mlp"],
+            },
+            {
+                # the same reference models answer in every mode (one sweep for both units)
+                "id": "inference.output-modes",
+                "params": {"references": refs, "budget": 300},
+                "targets": ["digits-mlp"],
+            },
+            {"id": "inference.attribute", "targets": ["cancer-mlp"]},
+            {
+                "id": "extraction.knockoff",
+                "params": {"budget": 500 if quick else 1000, "strategy": "adaptive"},
+                "targets": ["digits-cnn"],
+            },
+            {"id": "defence.dp-sgd", "params": {"references": 2}, "targets": ["digits-mlp"]},
+        ]
     tests += [t for t in optional if t["id"] in have]
     config: dict[str, Any] = {
         "version": 1,

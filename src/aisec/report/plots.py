@@ -254,3 +254,66 @@ def image_png(
         else:
             imsave(buf, img, cmap="gray", vmin=lo, vmax=hi, format="png", metadata=_PNG_METADATA)
     return png_uri(buf.getvalue())
+
+
+def roc_plot(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], *, title: str = ""
+) -> str | None:
+    """ROC curves on log-log axes (the low-FPR regime), with the chance diagonal."""
+    items = [
+        (name, np.asarray(f, np.float64), np.asarray(t, np.float64))
+        for name, (f, t) in list(curves.items())[:8]
+        if len(f) and len(f) == len(t)
+    ]
+    if not items:
+        return None
+    floor = min(float(f[f > 0].min(initial=1.0)) for _, f, _ in items)
+    floor = max(min(floor, 1e-2), 1e-5)
+    fig = _figure(4.6, 4.0, left=0.16)
+    ax = fig.add_subplot()
+    grid = np.geomspace(floor, 1.0, 50)
+    ax.plot(grid, grid, color="#555555", linestyle=":", linewidth=1, label="chance")
+    for name, f, t in items:
+        keep = f >= floor
+        ax.plot(f[keep], np.maximum(t[keep], floor), label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(floor, 1.0)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _to_uri(fig)
+
+
+def tradeoff_plot(
+    labels: Sequence[str],
+    xs: Sequence[float],
+    ys: Sequence[float],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str = "",
+) -> str | None:
+    """Labelled points (e.g. honest accuracy against leakage, one per output mode)."""
+    pts = [
+        (str(lab), float(x), float(y))
+        for lab, x, y in zip(labels, xs, ys, strict=False)
+        if _is_num(x) and _is_num(y)
+    ]
+    if not pts:
+        return None
+    fig = _figure(5.2, 3.6)
+    ax = fig.add_subplot()
+    ax.scatter([p[1] for p in pts], [p[2] for p in pts], color=_ACCENT)
+    for lab, x, y in pts:
+        ax.annotate(lab, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _to_uri(fig)

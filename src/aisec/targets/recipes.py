@@ -6,7 +6,7 @@ them the same architecture and training procedure the target was built with.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,26 @@ class TrainingRecipe:
     """Trains a fresh model on ``(x, y)`` with ``seed`` and returns it wrapped as a target."""
     params: tuple[tuple[str, Any], ...] = ()
     """Hyper-parameters, for reports."""
+    train_many: Callable[[np.ndarray, np.ndarray, np.ndarray, Sequence[int]], list[Any]] | None = (
+        None
+    )
+    """Optional batched form, ``train_many(x, y, masks, seeds)``: one model per row of the
+    boolean ``masks`` (which samples of ``x`` it trains on), all in one sweep."""
+    module: Callable[[], Any] | None = None
+    """Optional factory of the untrained ``nn.Module``, for training procedures aisec runs
+    itself on the same architecture (differentially private training)."""
+    deploy: Callable[[Any], Any] | None = None
+    """With ``module``: wraps a trained module as a target deployed like the recipe's models."""
+    fit: tuple[tuple[str, Any], ...] = ()
+    """With ``module``: the optimiser settings (``epochs``, ``lr``, ``batch_size``)."""
+
+    def train_all(
+        self, x: np.ndarray, y: np.ndarray, masks: np.ndarray, seeds: Sequence[int]
+    ) -> list[Any]:
+        """One model per row of ``masks`` (batched when the recipe can, else one by one)."""
+        if self.train_many is not None:
+            return self.train_many(x, y, masks, seeds)
+        return [self.train(x[m], y[m], s) for m, s in zip(masks, seeds, strict=True)]
 
 
 def recipe_from_reference(reference: str, like: Any) -> TrainingRecipe:

@@ -35,6 +35,7 @@ _MODULES = (
     "aisec.targets.builtin.digits",
     "aisec.targets.builtin.signs",
     "aisec.targets.builtin.mnist",
+    "aisec.targets.builtin.tabular",
 )
 _NEEDS_TORCH = f"the built-in targets need PyTorch: {install_hint('torch')}"
 _torch_missing = False
