@@ -318,6 +318,48 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "0.01); high from 0.2, medium from 0.1, low from 0.05.",
             "dat-003-class-balance-differs-from-the-reference",
         ),
+        _doc(
+            "MIA-001",
+            "MembershipLeakage",
+            "Membership inference identifies training records at a low false-positive rate",
+            "TPR at 1% FPR of the membership attack, read at the lower bound of its 95% "
+            "bootstrap interval, above the 1% chance level: low from 1 point, medium from 5, "
+            "high from 20, critical from 50.",
+            "mia-001-membership-inference-finds-training-records-at-low-fpr",
+        ),
+        _doc(
+            "MIA-002",
+            "OutputModeDecidesLeakage",
+            "What the deployment reveals per query changes its membership leakage",
+            "The spread of membership TPR at 1% FPR across the output modes measured: low from "
+            "1 point, medium from 5, high from 20; the recommendation names the least leaky mode.",
+            "mia-002-the-output-mode-decides-the-membership-leakage",
+        ),
+        _doc(
+            "ATT-001",
+            "AttributeLeakage",
+            "The model's answers raise the inference of a sensitive feature of its records",
+            "Attack accuracy minus a model-free baseline on the training records, at the lower "
+            "bound of its 95% paired-bootstrap interval: low from 1 point, medium from 5, high "
+            "from 20, critical from 40.",
+            "att-001-the-models-answers-leak-a-sensitive-feature",
+        ),
+        _doc(
+            "EXT-001",
+            "ModelExtractable",
+            "A substitute trained from the model's answers agrees with it",
+            "Fidelity (label agreement on held-out data) of a substitute trained within the "
+            "query budget: low from 50%, medium from 75%, high from 90%, critical from 97%.",
+            "ext-001-a-substitute-trained-from-the-answers-agrees-with-the-model",
+        ),
+        _doc(
+            "DPS-001",
+            "DpAccuracyCost",
+            "DP-SGD training costs test accuracy",
+            "Test accuracy lost by training with DP-SGD at the measured epsilon, beside the "
+            "membership leakage it removes: low from 1 point, medium from 5, high from 20.",
+            "dps-001-dp-sgd-costs-test-accuracy",
+        ),
     )
 }
 """The assessment's documented rules (docs/findings.md), by id. The scanner's ``SCN-xxx``

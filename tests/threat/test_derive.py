@@ -139,7 +139,9 @@ def test_plan_uses_the_profile_budget_and_registered_tests() -> None:
     pgd = next(t for t in tm.plan.tests if t.id == "evasion.pgd")
     assert pgd.params == {"eps": 0.1, "norm": "linf", "curve": [0.05, 0.2]}
     assert "evasion-digital" in pgd.threats
-    assert "membership-inference" in tm.plan.untested  # no membership test yet: a gap, not dropped
+    mia = next(t for t in tm.plan.tests if t.id == "inference.membership")
+    assert "membership-inference" in mia.threats
+    assert "denial-of-service" in tm.plan.untested  # no test for it yet: a gap, not dropped
     # a registry without PGD: the plan falls back to what exists and lists PGD as planned
     tm2 = derive_threats(load_profile("builtin:digits-classifier"), registry={"evasion.fgsm": FGSM})
     assert [t.id for t in tm2.plan.tests] == ["evasion.fgsm"]

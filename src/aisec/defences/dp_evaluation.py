@@ -33,8 +33,8 @@ def _tpr_removed(o: DpTrainingOutcome) -> float:
     return o.tpr_before - o.tpr_after
 
 
-DP_001: FindingRule[DpTrainingOutcome] = FindingRule(
-    rule="DP-001",
+DPS_001: FindingRule[DpTrainingOutcome] = FindingRule(
+    rule="DPS-001",
     outcome=DpTrainingOutcome,
     measure=lambda o: max(0.0, o.accuracy_before - o.accuracy_after),
     thresholds={Severity.HIGH: 0.2, Severity.MEDIUM: 0.05, Severity.LOW: 0.01},
@@ -67,7 +67,7 @@ DP_001: FindingRule[DpTrainingOutcome] = FindingRule(
         "sensitive records."
     ),
 )
-"""Rule DP-001 (docs/findings.md): severity from the accuracy DP-SGD costs."""
+"""Rule DPS-001 (docs/findings.md): severity from the accuracy DP-SGD costs."""
 
 
 @register
@@ -91,7 +91,7 @@ class DpTraining(SecurityTest):
     required_splits = (TRAIN, TEST)
     array_inputs = True
     outcome_type = DpTrainingOutcome
-    rules = (DP_001,)
+    rules = (DPS_001,)
     parameters = declare(
         epsilon=Param(8.0, Interval(float, 0.0, 1e6, closed="right"), "Target epsilon."),
         delta=Param(1e-5, Interval(float, 0.0, 1.0, closed="neither"), "Delta of the guarantee."),

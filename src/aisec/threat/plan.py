@@ -87,9 +87,18 @@ class Plan:
 
 #: Planned tests that fit only some modalities (others fit every modality).
 PLANNED_MODALITIES: dict[str, tuple[str, ...]] = {
+    "inference.attribute": ("tabular",),
     "evasion.text": ("text",),
     "evasion.presentation-attack": ("image", "multimodal", "audio"),
 }
+
+
+PLAN_PARAMS: dict[str, dict[str, Any]] = {
+    "inference.membership": {"attack": "rmia", "references": 4},
+    "inference.output-modes": {"attack": "rmia", "references": 4, "budget": 300},
+}
+"""Parameters a plan gives tests beyond the budget: RMIA reaches LiRA's power with few reference
+models, so a planned membership test trains four (raise them in the emitted config)."""
 
 
 def budget_for(profile: SystemProfile) -> EvasionBudget | None:
@@ -122,10 +131,13 @@ def candidate_tests(
         for t in [*entry.tests, *entry.planned_tests]
         if fits_modality(t, registry.get(t), modality)
     ]
+    # Defences (family ``defence``) change the model; a config asks for them, a plan does not.
     declared = [
         tid
         for tid, cls in registry.items()
-        if entry.id in getattr(cls, "threats", ()) and fits_modality(tid, cls, modality)
+        if entry.id in getattr(cls, "threats", ())
+        and getattr(cls, "family", "") != "defence"
+        and fits_modality(tid, cls, modality)
     ]
     registered = list(dict.fromkeys([t for t in named if t in registry] + declared))
     missing = [t for t in named if t not in registry]
@@ -229,6 +241,7 @@ def build_plan(
             params = test_params(registry[tid], budget, with_curve=tid == "evasion.pgd")
             if params is None:
                 continue
+            params = {**PLAN_PARAMS.get(tid, {}), **params}
             problem = _parameter_problem(registry[tid], params)
             if problem:
                 plan.needs_config.setdefault(tid, problem)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from privacy_models import OVERFIT, digits_splits, trained
 
 from aisec.attacks.extraction import Knockoff
 from aisec.data.splits import TEST, Splits
 from aisec.errors import ParameterError
 from aisec.records import Status
 from aisec.records.privacy import ExtractionOutcome
+from privacy_models import OVERFIT, digits_splits, trained
 
 
 def run(**params) -> ExtractionOutcome:

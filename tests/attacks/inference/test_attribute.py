@@ -46,7 +46,9 @@ def _model(uses_feature: bool) -> SklearnClassifier:
 
 def _data() -> Splits:
     x, y = _records(1200, 1)
-    return Splits({"train": Dataset(x[:600], y[:600], "tr"), "test": Dataset(x[600:], y[600:], "te")})
+    return Splits(
+        {"train": Dataset(x[:600], y[:600], "tr"), "test": Dataset(x[600:], y[600:], "te")}
+    )
 
 
 def test_answers_that_depend_on_the_feature_leak_it() -> None:

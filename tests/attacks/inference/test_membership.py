@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from privacy_models import OVERFIT, REGULARISED, digits_splits, trained
 
 from aisec.attacks.inference import MembershipInference
 from aisec.attacks.inference.references import balanced_masks
@@ -16,6 +15,7 @@ from aisec.records.privacy import MembershipOutcome
 from aisec.targets.base import InputSpec
 from aisec.targets.recipes import TrainingRecipe
 from aisec.targets.sklearn import SklearnClassifier
+from privacy_models import OVERFIT, REGULARISED, digits_splits, trained
 
 
 def run(target, data, **params) -> MembershipOutcome:
@@ -119,7 +119,9 @@ def test_scikit_learn_targets_leak_when_they_memorise() -> None:
 
     recipe = TrainingRecipe("forest", forest)
     x, y = _gaussian(800, 3)
-    data = Splits({"train": Dataset(x[:400], y[:400], "tr"), "test": Dataset(x[400:], y[400:], "te")})
+    data = Splits(
+        {"train": Dataset(x[:400], y[:400], "tr"), "test": Dataset(x[400:], y[400:], "te")}
+    )
     o = run(forest(x[:400], y[:400], 0), data, attack="lira", references=8)
     assert o.train_accuracy > 0.99 and o.auc > 0.6
 
