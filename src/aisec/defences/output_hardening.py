@@ -116,29 +116,41 @@ class HardenedOutputs:
 
 
 def parse_mode(mode: str) -> tuple[OutputMode, int | None]:
-    """``logits`` / ``probabilities`` / ``top1_probability`` / ``label_only`` / ``rounded-K``."""
-    if mode.startswith("rounded-"):
-        digits = mode.removeprefix("rounded-")
-        if not digits.isdigit():
-            raise ConfigError(
-                [f"output mode {mode!r}: use rounded-K with K decimals, e.g. rounded-2"]
-            )
-        return OutputMode.PROBABILITIES, int(digits)
+    """``logits`` / ``probabilities`` / ``top1_probability`` / ``label_only`` / ``rounded-K``
+    (K decimals); ``top-K`` (the K highest scores) parses through :func:`parse_hardening`."""
+    base, decimals, _ = parse_hardening(mode)
+    return base, decimals
+
+
+def parse_hardening(mode: str) -> tuple[OutputMode, int | None, int | None]:
+    """An output mode name as ``(base mode, decimals, top_k)``."""
+    for prefix, what in (("rounded-", "decimals"), ("top-", "classes")):
+        if mode.startswith(prefix):
+            k = mode.removeprefix(prefix)
+            if not k.isdigit():
+                raise ConfigError(
+                    [f"output mode {mode!r}: use {prefix}K with K {what}, e.g. {prefix}2"]
+                )
+            if prefix == "rounded-":
+                return OutputMode.PROBABILITIES, int(k), None
+            return OutputMode.PROBABILITIES, None, int(k)
     try:
-        return OutputMode(mode), None
+        return OutputMode(mode), None, None
     except ValueError:
         options = ", ".join(m.value for m in OutputMode)
         raise ConfigError(
-            [f"unknown output mode {mode!r}; use one of {options} or rounded-K"]
+            [f"unknown output mode {mode!r}; use one of {options}, rounded-K or top-K"]
         ) from None
 
 
 def deploy_mode(target: Classifier, mode: str) -> Classifier:
-    """``target`` answering in ``mode`` (``rounded-K`` included)."""
-    base_mode, decimals = parse_mode(mode)
-    if decimals is None:
+    """``target`` answering in ``mode`` (``rounded-K`` and ``top-K`` included)."""
+    base_mode, decimals, top_k = parse_hardening(mode)
+    if decimals is None and top_k is None:
         return target.with_output_mode(base_mode)
-    return HardenedOutputs(target.with_output_mode(OutputMode.PROBABILITIES), decimals=decimals)
+    return HardenedOutputs(
+        target.with_output_mode(OutputMode.PROBABILITIES), decimals=decimals, top_k=top_k
+    )
 
 
 def deploy_like(target: Classifier, model: Target) -> Classifier:

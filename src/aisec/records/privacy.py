@@ -174,7 +174,8 @@ class ModeRow:
     """One output mode of the same model: what honest users keep, what attackers get."""
 
     mode: str
-    """``logits``, ``probabilities``, ``top1_probability``, ``label_only`` or ``rounded-K``."""
+    """``logits``, ``probabilities``, ``top1_probability``, ``label_only``, ``rounded-K`` or
+    ``top-K``."""
     honest_accuracy: float
     """Accuracy of the top answer for honest users."""
     auc: float

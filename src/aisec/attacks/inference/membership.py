@@ -336,8 +336,10 @@ def membership_outcome(
 
 
 def _mode_name(view: Classifier) -> str:
-    decimals = getattr(view, "decimals", None)
-    return f"rounded-{decimals}" if decimals is not None else view.output_mode.value
+    decimals, top_k = getattr(view, "decimals", None), getattr(view, "top_k", None)
+    parts = [f"top-{top_k}"] if top_k is not None else []
+    parts += [f"rounded-{decimals}"] if decimals is not None else []
+    return "+".join(parts) or view.output_mode.value
 
 
 def low_fpr_advantage(o: MembershipOutcome) -> float:

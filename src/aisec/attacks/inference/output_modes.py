@@ -36,7 +36,15 @@ from aisec.registry import register
 from aisec.targets.base import Capability, OutputMode, Target
 from aisec.targets.views import Classifier, classifier
 
-MODES = ["logits", "probabilities", "rounded-2", "rounded-1", "top1_probability", "label_only"]
+MODES = [
+    "logits",
+    "probabilities",
+    "rounded-2",
+    "rounded-1",
+    "top-2",
+    "top1_probability",
+    "label_only",
+]
 
 
 def _spread(o: OutputModesOutcome) -> float:
@@ -111,7 +119,7 @@ class OutputModes(SecurityTest):
             MODES,
             ListOf(AnyValue(), max_len=12),
             "Output modes compared (logits, probabilities, top1_probability, label_only, "
-            "rounded-K).",
+            "rounded-K, top-K).",
         ),
         attack=Param(
             "lira",
