@@ -139,7 +139,7 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
         {"id": "forensics.backdoor-scan", "targets": ["digits-cnn-backdoor", "digits-cnn"]},
     ]
     if privacy:
-        refs = 8 if quick else 16
+        refs = 4 if quick else 8
         optional += [
             {
                 "id": "inference.membership",
@@ -155,10 +155,15 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
             {"id": "inference.attribute", "targets": ["cancer-mlp"]},
             {
                 "id": "extraction.knockoff",
-                "params": {"budget": 500 if quick else 1000, "strategy": "adaptive"},
+                "params": {"budget": 300 if quick else 500, "strategy": "adaptive"},
                 "targets": ["digits-cnn"],
             },
-            {"id": "defence.dp-sgd", "params": {"references": 2}, "targets": ["digits-mlp"]},
+            {
+                # RMIA needs few reference models: two DP-trained ones calibrate the attack
+                "id": "defence.dp-sgd",
+                "params": {"references": 2, "epochs": 15, "lr": 0.02},
+                "targets": ["digits-mlp"],
+            },
         ]
     tests += [t for t in optional if t["id"] in have]
     config: dict[str, Any] = {

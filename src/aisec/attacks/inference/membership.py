@@ -34,7 +34,7 @@ from aisec.attacks.inference.references import reference_sweep
 from aisec.base import Measurement, NotApplicable, SecurityTest
 from aisec.data.dataset import Dataset
 from aisec.data.splits import MEMBERS, NON_MEMBERS, TEST, TRAIN, Splits
-from aisec.defences.output_hardening import deploy_like
+from aisec.defences.output_hardening import HardenedOutputs, deploy_like
 from aisec.errors import DataError
 from aisec.findings import FindingRule
 from aisec.metrics.privacy import log_grid, privacy_figures, roc
@@ -111,6 +111,53 @@ def _take(d: Dataset, idx: np.ndarray) -> Dataset:
     return Dataset(d.x[idx], d.y[idx], d.name, dict(d.meta))
 
 
+def low_fpr_advantage(o: MembershipOutcome) -> float:
+    """What the data support with 95% confidence: TPR at 1% FPR (lower bound) above chance."""
+    return max(0.0, o.tpr_at_1pct_fpr_ci[0] - 0.01)
+
+
+MIA_001: FindingRule[MembershipOutcome] = FindingRule(
+    rule="MIA-001",
+    outcome=MembershipOutcome,
+    measure=low_fpr_advantage,
+    thresholds={
+        Severity.CRITICAL: 0.5,
+        Severity.HIGH: 0.2,
+        Severity.MEDIUM: 0.05,
+        Severity.LOW: 0.01,
+    },
+    title=lambda o, s: (
+        f"{o.attack} membership inference finds {o.tpr_at_1pct_fpr:.1%} of {s.target}'s "
+        f"training records at 1% false positives (AUC {o.auc:.3f}, {o.output_mode} outputs)"
+    ),
+    evidence=lambda o: {
+        "attack": o.attack,
+        "output_mode": o.output_mode,
+        "auc": o.auc,
+        "auc_ci": list(o.auc_ci),
+        "tpr_at_1pct_fpr": o.tpr_at_1pct_fpr,
+        "tpr_at_1pct_fpr_ci": list(o.tpr_at_1pct_fpr_ci),
+        "tpr_at_01pct_fpr": o.tpr_at_01pct_fpr,
+        "balanced_accuracy": o.balanced_accuracy,
+        "n_members": o.n_members,
+        "n_reference": o.n_reference,
+        "train_accuracy": o.train_accuracy,
+        "test_accuracy": o.test_accuracy,
+    },
+    key=lambda o: f"{o.attack}:{o.output_mode}",
+    recommendation=(
+        "Reduce what the model memorises (regularisation, early stopping, more data), train "
+        "with differential privacy (DP-SGD) where records are sensitive, and reveal less per "
+        "query (labels only or rounded scores); re-measure with LiRA or RMIA at low FPR."
+    ),
+    recommendation_below=(
+        "No membership leakage above chance at 1% FPR was supported by the data; re-assess "
+        "with more reference models and more records after retraining."
+    ),
+)
+"""Rule MIA-001 (docs/findings.md): severity from TPR at 1% FPR (95% lower bound) above 1%."""
+
+
 @register
 class MembershipInference(SecurityTest):
     """Membership inference by loss threshold, shadow models, LiRA or RMIA.
@@ -160,7 +207,7 @@ class MembershipInference(SecurityTest):
         ),
         bootstrap=Param(200, Interval(int, 0, 10_000), "Bootstrap resamples of the intervals."),
     )
-    rules = ()  # set below, once the rule is defined
+    rules = (MIA_001,)
 
     def _execute(
         self, target: Target, data: Splits, params: dict[str, Any], seed: int
@@ -336,56 +383,8 @@ def membership_outcome(
 
 
 def _mode_name(view: Classifier) -> str:
-    decimals, top_k = getattr(view, "decimals", None), getattr(view, "top_k", None)
-    parts = [f"top-{top_k}"] if top_k is not None else []
-    parts += [f"rounded-{decimals}"] if decimals is not None else []
+    if not isinstance(view, HardenedOutputs):
+        return view.output_mode.value
+    parts = [f"top-{view.top_k}"] if view.top_k is not None else []
+    parts += [f"rounded-{view.decimals}"] if view.decimals is not None else []
     return "+".join(parts) or view.output_mode.value
-
-
-def low_fpr_advantage(o: MembershipOutcome) -> float:
-    """What the data support with 95% confidence: TPR at 1% FPR (lower bound) above chance."""
-    return max(0.0, o.tpr_at_1pct_fpr_ci[0] - 0.01)
-
-
-MIA_001: FindingRule[MembershipOutcome] = FindingRule(
-    rule="MIA-001",
-    outcome=MembershipOutcome,
-    measure=low_fpr_advantage,
-    thresholds={
-        Severity.CRITICAL: 0.5,
-        Severity.HIGH: 0.2,
-        Severity.MEDIUM: 0.05,
-        Severity.LOW: 0.01,
-    },
-    title=lambda o, s: (
-        f"{o.attack} membership inference finds {o.tpr_at_1pct_fpr:.1%} of {s.target}'s "
-        f"training records at 1% false positives (AUC {o.auc:.3f}, {o.output_mode} outputs)"
-    ),
-    evidence=lambda o: {
-        "attack": o.attack,
-        "output_mode": o.output_mode,
-        "auc": o.auc,
-        "auc_ci": list(o.auc_ci),
-        "tpr_at_1pct_fpr": o.tpr_at_1pct_fpr,
-        "tpr_at_1pct_fpr_ci": list(o.tpr_at_1pct_fpr_ci),
-        "tpr_at_01pct_fpr": o.tpr_at_01pct_fpr,
-        "balanced_accuracy": o.balanced_accuracy,
-        "n_members": o.n_members,
-        "n_reference": o.n_reference,
-        "train_accuracy": o.train_accuracy,
-        "test_accuracy": o.test_accuracy,
-    },
-    key=lambda o: f"{o.attack}:{o.output_mode}",
-    recommendation=(
-        "Reduce what the model memorises (regularisation, early stopping, more data), train "
-        "with differential privacy (DP-SGD) where records are sensitive, and reveal less per "
-        "query (labels only or rounded scores); re-measure with LiRA or RMIA at low FPR."
-    ),
-    recommendation_below=(
-        "No membership leakage above chance at 1% FPR was supported by the data; re-assess "
-        "with more reference models and more records after retraining."
-    ),
-)
-"""Rule MIA-001 (docs/findings.md): severity from TPR at 1% FPR (95% lower bound) above 1%."""
-
-MembershipInference.rules = (MIA_001,)

@@ -47,13 +47,10 @@ class MembershipView(_PrivacyView):
         """AUC, balanced accuracy, TPR at 1% and 0.1% FPR (the JSON of `aisec membership`)."""
         o = _outcome(result, MembershipOutcome)
         return {
-            "attack": o.attack,
             "auc": o.auc,
             "balanced_accuracy": o.balanced_accuracy,
             "tpr_at_1pct_fpr": o.tpr_at_1pct_fpr,
             "tpr_at_01pct_fpr": o.tpr_at_01pct_fpr,
-            "train_accuracy": o.train_accuracy,
-            "test_accuracy": o.test_accuracy,
         }
 
     def summary(self, result: Result) -> SummaryCells:
@@ -65,7 +62,10 @@ class MembershipView(_PrivacyView):
         """The headline at the top level, with intervals and the whole outcome."""
         o = _outcome(result, MembershipOutcome)
         return {
+            "attack": o.attack,
             **self.headline(result),
+            "train_accuracy": o.train_accuracy,
+            "test_accuracy": o.test_accuracy,
             "auc_ci": list(o.auc_ci),
             "tpr_at_1pct_fpr_ci": list(o.tpr_at_1pct_fpr_ci),
             "tpr_at_01pct_fpr_ci": list(o.tpr_at_01pct_fpr_ci),
@@ -96,12 +96,10 @@ class AttributeView(_PrivacyView):
     kind = "attribute"
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """Attack and baseline accuracy and the leakage the model adds."""
+        """The feature and the leakage the model adds (accuracies are the summary cells)."""
         o = _outcome(result, AttributeOutcome)
         return {
             "feature": o.feature,
-            "attack_accuracy": o.attack_accuracy,
-            "baseline_accuracy": o.baseline_accuracy,
             "leakage": o.leakage,
             "leakage_non_members": o.leakage_non_members,
         }
@@ -142,19 +140,17 @@ class ExtractionView(_PrivacyView):
     kind = "extraction"
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """Queries, fidelity, accuracy (the JSON of `aisec extract`), transfer and monitor."""
+        """Queries, fidelity, accuracy (the JSON of `aisec extract`), transfer, monitor verdict."""
         o = _outcome(result, ExtractionOutcome)
         out: dict[str, Any] = {
             "queries": o.queries,
             "fidelity": o.fidelity,
             "accuracy": o.accuracy,
-            "target_accuracy": o.target_accuracy,
         }
         if o.transfer_rate is not None:
             out["transfer_rate"] = o.transfer_rate
         if o.monitor is not None:
             out["monitor_flagged"] = o.monitor.flagged
-            out["monitor_false_alarm_rate"] = o.monitor.false_alarm_rate
         return out
 
     def summary(self, result: Result) -> SummaryCells:
@@ -167,6 +163,8 @@ class ExtractionView(_PrivacyView):
         o = _outcome(result, ExtractionOutcome)
         return {
             **self.headline(result),
+            "target_accuracy": o.target_accuracy,
+            "monitor_false_alarm_rate": None if o.monitor is None else o.monitor.false_alarm_rate,
             "budget": o.budget,
             "strategy": o.strategy,
             "curve": [[p.queries, p.fidelity, p.accuracy] for p in o.curve],
@@ -200,12 +198,17 @@ class OutputModesView(_PrivacyView):
     kind = "output-modes"
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """TPR at 1% FPR and honest accuracy per mode."""
+        """The least leaky mode, the largest TPR at 1% FPR and the least leaky mode's."""
         o = _outcome(result, OutputModesOutcome)
-        out: dict[str, Any] = {}
-        for r in o.rows:
-            out[f"{r.mode}_tpr_at_1pct_fpr"] = r.tpr_at_1pct_fpr
-        return out
+        if not o.rows:
+            return {}
+        least = min(o.rows, key=lambda r: (r.tpr_at_1pct_fpr, r.auc))
+        most = max(o.rows, key=lambda r: (r.tpr_at_1pct_fpr, r.auc))
+        return {
+            "least_leaky_mode": least.mode,
+            "tpr_at_1pct_fpr": most.tpr_at_1pct_fpr,
+            "tpr_least_leaky": least.tpr_at_1pct_fpr,
+        }
 
     def summary(self, result: Result) -> SummaryCells:
         """No single accuracy: the table is in the report."""
@@ -237,15 +240,9 @@ class DpTrainingView(_PrivacyView):
     kind = "dp-training"
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """Epsilon, accuracy and leakage before and after."""
+        """Epsilon and the leakage before and after (accuracies are the summary cells)."""
         o = _outcome(result, DpTrainingOutcome)
-        return {
-            "epsilon": o.epsilon,
-            "accuracy_before": o.accuracy_before,
-            "accuracy_after": o.accuracy_after,
-            "tpr_before": o.tpr_before,
-            "tpr_after": o.tpr_after,
-        }
+        return {"epsilon": o.epsilon, "tpr_before": o.tpr_before, "tpr_after": o.tpr_after}
 
     def summary(self, result: Result) -> SummaryCells:
         """Accuracy without and with DP."""

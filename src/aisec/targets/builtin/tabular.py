@@ -108,7 +108,7 @@ class MlpRecipe:
         return models
 
 
-CANCER_MLP = MlpRecipe("cancer-mlp", CANCER_SPEC, (64, 64), epochs=300, batch_size=32)
+CANCER_MLP = MlpRecipe("cancer-mlp", CANCER_SPEC, (64, 64), epochs=150, batch_size=32)
 DIGITS_MLP = MlpRecipe("digits-mlp", DIGITS_FLAT_SPEC, (128,), epochs=100, batch_size=64)
 
 
