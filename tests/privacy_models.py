@@ -19,7 +19,7 @@ from aisec.targets.torch import TorchClassifier
 
 DIGITS = InputSpec(shape=(1, 8, 8), n_classes=10, bounds=(0.0, 1.0))
 
-OVERFIT = MlpRecipe("test-mlp-overfit", DIGITS, (256,), epochs=200, batch_size=32)
+OVERFIT = MlpRecipe("test-mlp-overfit", DIGITS, (128,), epochs=60, batch_size=32, lr=5e-3)
 """Fits its training set (no regularisation, many epochs)."""
 REGULARISED = MlpRecipe(
     "test-mlp-regularised", DIGITS, (128,), epochs=8, batch_size=32, weight_decay=1e-3

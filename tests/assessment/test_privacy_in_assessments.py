@@ -22,14 +22,14 @@ def test_membership_trade_off_and_extraction_on_builtins(tmp_path: Path) -> None
             "tests": [
                 {
                     "id": "inference.membership",
-                    "params": {"attack": "rmia", "references": 4},
+                    "params": {"attack": "rmia", "references": 2},
                     "targets": ["mlp"],
                 },
                 {
                     "id": "inference.output-modes",
                     "params": {
                         "attack": "rmia",
-                        "references": 4,
+                        "references": 2,
                         "modes": ["probabilities", "label_only"],
                         "budget": 100,
                         "n_augment": 4,

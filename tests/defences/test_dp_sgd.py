@@ -43,3 +43,45 @@ def test_a_recipe_without_its_module_is_refused() -> None:
     bare = TrainingRecipe("opaque", lambda x, y, seed: None)
     with pytest.raises(TargetError, match="module"):
         dp_train(bare, digits_splits()["train"].x, digits_splits()["train"].y, 0, DpSettings())
+
+
+def test_a_user_model_with_factory_and_recipe_trains_with_dp_in_an_assessment(tmp_path) -> None:
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from aisec.assessment import ResultStore, parse_config, run_assessment
+    from poisoning_models import train_mlp
+
+    split = digits_splits()
+    np.savez(tmp_path / "train.npz", x=split["train"].x, y=split["train"].y)
+    np.savez(tmp_path / "test.npz", x=split["test"].x, y=split["test"].y)
+    model = train_mlp(split["train"].x, split["train"].y, 0)
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "m.safetensors"
+    )
+    config = parse_config(
+        {
+            "name": "dp",
+            "targets": [
+                {
+                    "name": "mine",
+                    "factory": "poisoning_models:make_mlp",
+                    "weights": str(tmp_path / "m.safetensors"),
+                    "input_shape": [1, 8, 8],
+                    "n_classes": 10,
+                    "data": str(tmp_path / "test.npz"),
+                    "train_data": str(tmp_path / "train.npz"),
+                    "recipe": "poisoning_models:train_mlp",
+                }
+            ],
+            "tests": [
+                {"id": "defence.dp-sgd", "params": {"attack": "loss", "epochs": 3, "epsilon": 2.0}}
+            ],
+        }
+    )
+    store = ResultStore(tmp_path / "r.db")
+    run = run_assessment(config, store, progress=False)
+    ((_, result),) = list(store.results(run.run_id))
+    assert result.status is Status.OK, result.message
+    assert isinstance(result.outcome, DpTrainingOutcome)
+    assert result.outcome.epsilon <= 2.0 + 1e-6

@@ -45,7 +45,7 @@ def test_emitted_plan_runs_and_reports_the_threat_model(tmp_path: Path) -> None:
         if test["id"] == "evasion.ensemble":
             test.setdefault("params", {})["preset"] = "fast"  # ... and the quick ensemble
         if test["id"] in ("inference.membership", "inference.output-modes"):
-            test["params"]["references"] = 2  # ... fewer reference models to train
+            test["params"]["attack"] = "loss"  # ... no reference models to train
         if test["id"] == "extraction.knockoff":
             test.setdefault("params", {}).update(budget=200, epochs=20)  # ... a smaller budget
     plan.write_text(yaml.safe_dump(config))

@@ -43,7 +43,9 @@ def build_target(tc: TargetConfig) -> Target:
             from aisec.errors import ConfigError
 
             raise ConfigError([f"targets.{tc.name}.recipe: only PyTorch targets take a recipe"])
-        target = replace(target, recipe=recipe_from_reference(tc.recipe, target))
+        target = replace(
+            target, recipe=recipe_from_reference(tc.recipe, target, factory=tc.factory)
+        )
     if tc.output_mode:
         target = target.with_output_mode(OutputMode(tc.output_mode))
     return target

@@ -298,19 +298,21 @@ def tradeoff_plot(
     ylabel: str,
     title: str = "",
 ) -> str | None:
-    """Labelled points (e.g. honest accuracy against leakage, one per output mode)."""
-    pts = [
-        (str(lab), float(x), float(y))
-        for lab, x, y in zip(labels, xs, ys, strict=False)
-        if _is_num(x) and _is_num(y)
-    ]
-    if not pts:
+    """Labelled points (e.g. honest accuracy against leakage, one per output mode); points that
+    coincide share one label."""
+    merged: dict[tuple[float, float], list[str]] = {}
+    for lab, x, y in zip(labels, xs, ys, strict=False):
+        if _is_num(x) and _is_num(y):
+            merged.setdefault((round(float(x), 6), round(float(y), 6)), []).append(str(lab))
+    if not merged:
         return None
-    fig = _figure(5.2, 3.6)
+    fig = _figure(5.6, 3.6, left=0.16)
     ax = fig.add_subplot()
-    ax.scatter([p[1] for p in pts], [p[2] for p in pts], color=_ACCENT)
-    for lab, x, y in pts:
-        ax.annotate(lab, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    pts = list(merged.items())
+    ax.scatter([p[0][0] for p in pts], [p[0][1] for p in pts], color=_ACCENT)
+    for (x, y), names in pts:
+        ax.annotate(", ".join(names), (x, y), fontsize=7, xytext=(5, 3), textcoords="offset points")
+    ax.margins(x=0.35, y=0.15)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

@@ -45,12 +45,16 @@ class TrainingRecipe:
         return [self.train(x[m], y[m], s) for m, s in zip(masks, seeds, strict=True)]
 
 
-def recipe_from_reference(reference: str, like: Any) -> TrainingRecipe:
+def recipe_from_reference(
+    reference: str, like: Any, *, factory: str | None = None
+) -> TrainingRecipe:
     """A recipe from ``package.module:function`` training on ``(x, y, seed)``.
 
     The function may return a target, or an ``nn.Module`` that is then deployed as ``like``
     (a :class:`~aisec.targets.torch.TorchClassifier`) is: same spec, output mode and
-    normalisation.
+    normalisation. With ``factory`` (the target's own ``package.module:function`` building the
+    untrained architecture), the recipe also gives aisec the module, for training procedures it
+    runs itself (DP-SGD).
     """
     from aisec.errors import TargetError
     from aisec.supplychain.loading import import_factory
@@ -77,4 +81,6 @@ def recipe_from_reference(reference: str, like: Any) -> TrainingRecipe:
             "an nn.Module (or a target)"
         )
 
-    return TrainingRecipe(reference, train)
+    if factory is None or not hasattr(like, "with_model"):
+        return TrainingRecipe(reference, train)
+    return TrainingRecipe(reference, train, module=import_factory(factory), deploy=like.with_model)

@@ -27,7 +27,8 @@ from aisec.attacks.inference.membership import (
     membership_scores,
 )
 from aisec.base import Measurement, NotApplicable, SecurityTest
-from aisec.defences.output_hardening import deploy_mode, parse_mode
+from aisec.defences.output_hardening import deploy_mode
+from aisec.errors import ConfigError
 from aisec.findings import FindingRule
 from aisec.params import AnyValue, Interval, ListOf, Options, Param, declare
 from aisec.records import Severity
@@ -137,11 +138,12 @@ class OutputModes(SecurityTest):
     def check(self, target: Target, data: Any, params: dict[str, Any]) -> list[str]:
         """Every mode must parse."""
         problems = []
+        view = classifier(target, self.id)
         for mode in params["modes"]:
             try:
-                parse_mode(str(mode))
-            except Exception as exc:  # ConfigError: gather every bad mode
-                problems.append(str(exc).split(": ", 1)[-1])
+                deploy_mode(view, str(mode))  # parses and checks the hardening's range
+            except ConfigError as exc:  # gather every bad mode
+                problems.extend(exc.problems)
         return problems
 
     def _execute(
