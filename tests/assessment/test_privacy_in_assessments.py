@@ -15,10 +15,7 @@ def test_membership_trade_off_and_extraction_on_builtins(tmp_path: Path) -> None
     config = parse_config(
         {
             "name": "privacy",
-            "targets": [
-                {"name": "mlp", "builtin": "digits-mlp"},
-                {"name": "cancer", "builtin": "cancer-mlp"},
-            ],
+            "targets": [{"name": "mlp", "builtin": "digits-mlp"}],
             "tests": [
                 {
                     "id": "inference.membership",
@@ -39,7 +36,7 @@ def test_membership_trade_off_and_extraction_on_builtins(tmp_path: Path) -> None
                 {
                     "id": "extraction.knockoff",
                     "params": {"budget": 200, "epochs": 20, "curve": [0.5, 1.0]},
-                    "targets": ["cancer"],
+                    "targets": ["mlp"],
                 },
             ],
         }
