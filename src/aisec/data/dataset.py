@@ -48,6 +48,10 @@ class Dataset:
         idx.sort()
         return Dataset(self.x[idx], self.y[idx], self.name, {**self.meta, "subset": int(n)})
 
+    def take(self, idx: np.ndarray) -> Dataset:
+        """The samples at ``idx`` (same name and provenance)."""
+        return Dataset(self.x[idx], self.y[idx], self.name, dict(self.meta))
+
     def describe(self) -> dict[str, Any]:
         """Facts for reports."""
         return {

@@ -36,7 +36,7 @@ from aisec.params import Boolean, Interval, ListOf, OptionalOf, Options, Param, 
 from aisec.records import Severity
 from aisec.records.privacy import ExtractionOutcome, MonitorScore, QueryPoint
 from aisec.registry import register
-from aisec.targets.base import Capability, InputSpec, OutputMode, Target
+from aisec.targets.base import Capability, OutputMode, Target
 from aisec.targets.builtin.stacked import Mlp
 from aisec.targets.torch import TorchClassifier
 from aisec.targets.views import Classifier, classifier
@@ -148,21 +148,21 @@ class Knockoff(SecurityTest):
     ) -> Measurement | NotApplicable:
         view = classifier(target, self.id)
         pool, held = extraction_data(data, seed, f"{self.name} ({self.id})")
-        held = _subset(held, params["max_eval"], seed)
+        held = held.subset(params["max_eval"], seed=seed)
         target_labels = view.with_output_mode(OutputMode.LABEL_ONLY).predict_labels(held.x)
         before = target.queries
         gen = torch.Generator().manual_seed(seed)
         stream, answers = query_stream(view, pool, params, gen)
         spent = target.queries - before
         widths = (int(np.prod(view.spec.shape)), *params["hidden"], view.spec.n_classes)
-        soft = _soft_labels(view, answers)
+        soft = soft_labels(view, answers)
         curve: list[QueryPoint] = []
         substitute: nn.Module | None = None
         steps = sorted({max(1, round(f * len(stream))) for f in params["curve"]} | {len(stream)})
         for i, q in enumerate(steps):
             progress.note(f"training the substitute on {q} answers ({i + 1}/{len(steps)})")
             substitute = train_substitute(widths, stream[:q], soft[:q], params["epochs"], seed)
-            pred = _labels(substitute, held.x)
+            pred = substitute_labels(substitute, held.x)
             curve.append(
                 QueryPoint(
                     q,
@@ -215,17 +215,7 @@ def extraction_data(data: Splits, seed: int, what: str) -> tuple[Dataset, Datase
         )
     order = np.random.default_rng(seed).permutation(len(test))
     half = len(test) // 2
-    return _take(test, order[:half]), _take(test, order[half:])
-
-
-def _take(d: Dataset, idx: np.ndarray) -> Dataset:
-    return Dataset(d.x[idx], d.y[idx], d.name, dict(d.meta))
-
-
-def _subset(d: Dataset, n: int, seed: int) -> Dataset:
-    if len(d) <= n:
-        return d
-    return _take(d, np.sort(np.random.default_rng(seed).permutation(len(d))[:n]))
+    return test.take(order[:half]), test.take(order[half:])
 
 
 def query_stream(
@@ -271,10 +261,10 @@ def jacobian_stream(
     while sum(len(a) for a in xs) < budget:
         rounds += 1
         x_all, a_all = np.concatenate(xs), np.concatenate(answers)
-        sub = train_substitute(widths, x_all, _soft_labels(view, a_all), 20, rounds)
+        sub = train_substitute(widths, x_all, soft_labels(view, a_all), 20, rounds)
         room = budget - len(x_all)
         pick = x_all[:room]
-        labels = _soft_labels(view, a_all[:room]).argmax(axis=1)
+        labels = soft_labels(view, a_all[:room]).argmax(axis=1)
         xt = torch.as_tensor(pick).requires_grad_(True)
         out = sub(xt)
         out.gather(1, torch.as_tensor(labels).view(-1, 1)).sum().backward()
@@ -286,7 +276,7 @@ def jacobian_stream(
     return np.concatenate(xs)[:budget], np.concatenate(answers)[:budget]
 
 
-def _soft_labels(view: Classifier, answers: np.ndarray) -> np.ndarray:
+def soft_labels(view: Classifier, answers: np.ndarray) -> np.ndarray:
     """Revealed answers as probability vectors the substitute learns."""
     c = view.spec.n_classes
     mode = view.output_mode
@@ -328,7 +318,8 @@ def train_substitute(
     return net.eval()
 
 
-def _labels(net: nn.Module, x: np.ndarray) -> np.ndarray:
+def substitute_labels(net: nn.Module, x: np.ndarray) -> np.ndarray:
+    """The labels a trained substitute predicts for ``x``."""
     with torch.inference_mode():
         return net(torch.as_tensor(x, dtype=torch.float32)).argmax(dim=1).numpy()
 
@@ -348,7 +339,7 @@ def transfer_rate(
     ok = target_labels == held.y
     if not ok.any():
         return None
-    sub = TorchClassifier(model=substitute, spec=_spec(view.spec), name="substitute")
+    sub = TorchClassifier(model=substitute, spec=view.spec, name="substitute")
     x = torch.as_tensor(held.x[ok], dtype=torch.float32)
     y = torch.as_tensor(held.y[ok], dtype=torch.long)
     adv = PGD(steps=20).perturb(
@@ -356,10 +347,6 @@ def transfer_rate(
     )
     fooled = view.with_output_mode(OutputMode.LABEL_ONLY).predict_labels(adv.x_adv.numpy())
     return float(np.mean(fooled != held.y[ok]))
-
-
-def _spec(spec: InputSpec) -> InputSpec:
-    return InputSpec(shape=spec.shape, n_classes=spec.n_classes, bounds=spec.bounds)
 
 
 def _monitor(
@@ -372,7 +359,7 @@ def _monitor(
     seed: int,
 ) -> MonitorScore:
     threshold = float(params["monitor_threshold"])
-    labels = _soft_labels(view, answers).argmax(axis=1)
+    labels = soft_labels(view, answers).argmax(axis=1)
     attack = watch(stream, labels, threshold=threshold)
     rng = np.random.default_rng(seed + 1)
     natural_x = np.concatenate([pool.x, held.x])

@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from aisec.attacks.inference.membership import member_parts
 from aisec.base import Measurement, NotApplicable, SecurityTest
 from aisec.data.dataset import Dataset
-from aisec.data.splits import MEMBERS, NON_MEMBERS, TEST, TRAIN, Splits
-from aisec.errors import DataError, ParameterError
+from aisec.data.splits import Splits
+from aisec.errors import ParameterError
 from aisec.findings import FindingRule
 from aisec.params import Interval, OptionalOf, Options, Param, declare
 from aisec.records import Severity
@@ -134,7 +135,7 @@ class AttributeInference(SecurityTest):
         self, target: Target, data: Splits, params: dict[str, Any], seed: int
     ) -> Measurement | NotApplicable:
         view = classifier(target, self.id)
-        members, pool = _parts(data, f"{self.name} ({self.id})")
+        members, pool = member_parts(data, f"{self.name} ({self.id})")
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(pool))
         half = len(pool) // 2
@@ -143,7 +144,7 @@ class AttributeInference(SecurityTest):
                 f"attribute inference needs at least 20 non-member records (half train the "
                 f"attacker, half are attacked); got {len(pool)}"
             )
-        aux, held = _take(pool, order[:half]), _take(pool, order[half:])
+        aux, held = pool.take(order[:half]), pool.take(order[half:])
         feature = params["feature"]
         if feature is None:
             feature = most_informative(aux)
@@ -171,21 +172,6 @@ class AttributeInference(SecurityTest):
             chance=chance,
         )
         return Measurement(outcome, per_sample={"inferred": hit_m, "baseline": bhit_m})
-
-
-def _parts(data: Splits, what: str) -> tuple[Dataset, Dataset]:
-    members, pool = data.first(MEMBERS, TRAIN), data.first(NON_MEMBERS, TEST)
-    if members is None or pool is None:
-        raise DataError(
-            f"{what} needs training records (a `members` or `train` split) to attack and "
-            f"other records (a `non_members` or `test` split) for the attacker; "
-            f"{data.name} has {', '.join(data.parts)}"
-        )
-    return members, pool
-
-
-def _take(d: Dataset, idx: np.ndarray) -> Dataset:
-    return Dataset(d.x[idx], d.y[idx], d.name, dict(d.meta))
 
 
 def most_informative(data: Dataset) -> int:

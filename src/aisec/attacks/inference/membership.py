@@ -70,22 +70,29 @@ class MembershipData:
         return np.concatenate([self.members.y, self.non_members.y])
 
 
-def membership_data(data: Splits, max_samples: int, seed: int, what: str) -> MembershipData:
-    """Pick balanced members and non-members from the splits; check they do not overlap."""
+def member_parts(data: Splits, what: str) -> tuple[Dataset, Dataset]:
+    """Members (the ``members`` split, else ``train``) and non-members (``non_members``, else
+    ``test``), or a :class:`DataError` naming what is missing."""
     members, non_members = data.first(MEMBERS, TRAIN), data.first(NON_MEMBERS, TEST)
     if members is None or non_members is None:
         raise DataError(
             f"{what} needs members (a `members` or `train` split) and non-members (a "
             f"`non_members` or `test` split); {data.name} has {', '.join(data.parts)}"
         )
+    return members, non_members
+
+
+def membership_data(data: Splits, max_samples: int, seed: int, what: str) -> MembershipData:
+    """Pick balanced members and non-members from the splits; check they do not overlap."""
+    members, non_members = member_parts(data, what)
     check_disjoint(members, non_members)
     n = min(len(members), len(non_members), max_samples)
     rng = np.random.default_rng(seed)
     pick_m = np.sort(rng.permutation(len(members))[:n])
     pick_n = np.sort(rng.permutation(len(non_members))[:n])
     rest = np.setdiff1d(np.arange(len(members)), pick_m)
-    aux = _take(members, rest) if len(rest) else None
-    return MembershipData(_take(members, pick_m), _take(non_members, pick_n), aux)
+    aux = members.take(rest) if len(rest) else None
+    return MembershipData(members.take(pick_m), non_members.take(pick_n), aux)
 
 
 def check_disjoint(members: Dataset, non_members: Dataset) -> None:
@@ -105,10 +112,6 @@ def check_disjoint(members: Dataset, non_members: Dataset) -> None:
             f"members (first at index {both[0]}); membership needs disjoint sets, so remove them "
             "from one side"
         )
-
-
-def _take(d: Dataset, idx: np.ndarray) -> Dataset:
-    return Dataset(d.x[idx], d.y[idx], d.name, dict(d.meta))
 
 
 def low_fpr_advantage(o: MembershipOutcome) -> float:

@@ -12,13 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
 from aisec import progress
 from aisec.attacks.extraction.knockoff import (
-    _soft_labels,
     extraction_data,
     natural,
+    soft_labels,
+    substitute_labels,
     train_substitute,
 )
 from aisec.attacks.inference.membership import (
@@ -197,10 +197,8 @@ def _fidelity(view: Classifier, data: Any, budget: int, seed: int) -> float | No
     pool, held = extraction_data(data, seed, "output-mode trade-off")
     rng = np.random.default_rng(seed)
     x = natural(pool.x, budget, rng, view.spec.bounds)
-    soft = _soft_labels(view, np.asarray(view.predict(x)))
+    soft = soft_labels(view, np.asarray(view.predict(x)))
     widths = (int(np.prod(view.spec.shape)), 256, 128, view.spec.n_classes)
-    sub = train_substitute(widths, x, soft, 60, seed)
-    with torch.inference_mode():
-        pred = sub(torch.as_tensor(held.x, dtype=torch.float32)).argmax(dim=1).numpy()
+    pred = substitute_labels(train_substitute(widths, x, soft, 60, seed), held.x)
     truth = view.with_output_mode(OutputMode.LABEL_ONLY).predict_labels(held.x)
     return float(np.mean(pred == truth))
