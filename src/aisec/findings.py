@@ -221,6 +221,14 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "san-005-zero-or-nan-gradients-for-most-inputs-high",
         ),
         _doc(
+            "SAN-006",
+            "RandomizedOutputs",
+            "The model answers the same input differently (a randomized defence)",
+            "Two queries of the same inputs return different logits: gradients are stochastic "
+            "and a single-draw attack overstates robustness; attack with EoT. " + _SANITY,
+            "san-006-the-model-answers-the-same-input-differently-high",
+        ),
+        _doc(
             "MAN-001",
             "FileChangedSinceManifest",
             "A file changed since the integrity manifest",

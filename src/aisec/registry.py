@@ -32,6 +32,12 @@ _OPTIONAL_MODULES = (
     ("aisec.attacks.inference", "torch", "the inference tests need PyTorch", "inference."),
     ("aisec.attacks.extraction", "torch", "the extraction tests need PyTorch", "extraction."),
     ("aisec.defences.dp_evaluation", "torch", "the DP-SGD test needs PyTorch", "defence."),
+    (
+        "aisec.defences.evasion_evaluation",
+        "torch",
+        "the evasion-defence test needs PyTorch",
+        "defence.",
+    ),
 )
 _UNAVAILABLE: list[str] = []
 _UNAVAILABLE_PREFIXES: dict[str, str] = {}

@@ -135,6 +135,17 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
             "targets": ["digits-cnn"],
         },
         {"id": "supplychain.data-check", "targets": ["digits-cnn"]},
+        {
+            # digits-cnn hardened (PGD-AT), noise-trained and certified, and behind a
+            # bit-depth filter that only masks gradients, beside the undefended model
+            "id": "defence.evasion",
+            "params": {
+                "defences": ["pgd-at", "noise", "bit-depth"],
+                "limit": 60 if quick else 100,
+                "certify_limit": 50,
+            },
+            "targets": ["digits-cnn"],
+        },
         # a backdoor scan of a model with a planted backdoor and of the clean model
         {"id": "forensics.backdoor-scan", "targets": ["digits-cnn-backdoor", "digits-cnn"]},
     ]

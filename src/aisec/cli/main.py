@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "evade",
     "forensics",
     "privacy",
+    "defences",
     "report",
     "listing",
     "scan",

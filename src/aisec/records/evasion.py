@@ -280,7 +280,7 @@ class SanityCheck:
     """One gradient-masking check and its verdict."""
 
     rule: str
-    """Rule id, ``SAN-001`` to ``SAN-005``."""
+    """Rule id, ``SAN-001`` to ``SAN-006``."""
     check: str
     """Short key, e.g. ``unbounded``."""
     title: str

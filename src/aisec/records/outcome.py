@@ -32,6 +32,7 @@ FAMILY_MODULES = (
     "aisec.records.supplychain",
     "aisec.records.poisoning",
     "aisec.records.privacy",
+    "aisec.records.defences",
 )
 """The modules of the families' outcome records, imported (so registered) on the first lookup;
 importing :mod:`aisec.records` alone stays light (the scanner needs only findings)."""

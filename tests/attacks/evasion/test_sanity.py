@@ -17,7 +17,7 @@ def test_no_check_fires_on_the_real_cnn(digits_cnn, digits_test) -> None:
     assert r.ok, r.message
     assert r.metrics["failed"] == []
     assert test.findings(r) == []
-    assert len(r.metrics["checks"]) == 5
+    assert len(r.metrics["checks"]) == 6
 
 
 @pytest.mark.parametrize(
@@ -65,6 +65,7 @@ def _figures(**changes) -> Figures:
             "SAN-004",
         ),
         ({"zero_or_nan_fraction": 0.6}, "SAN-005"),
+        ({"randomized_fraction": 0.1}, "SAN-006"),
     ],
 )
 def test_each_rule_fires_on_its_symptom_alone(changes, rule) -> None:

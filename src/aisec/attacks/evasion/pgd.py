@@ -108,12 +108,14 @@ def pgd_run(
     loss: str = "ce",
     health: GradientHealth | None = None,
     positions: torch.Tensor | None = None,
+    early_stop: bool = True,
 ) -> tuple[torch.Tensor, np.ndarray]:
     """One PGD restart over a batch; returns the adversarials and which ones succeeded.
 
     Success is read from the logits of each gradient pass, so checking it costs no extra
     forward pass; a final forward pass checks the last step. ``health`` (with the points'
-    ``positions`` in it) records every gradient pass.
+    ``positions`` in it) records every gradient pass. With ``early_stop`` False every point
+    takes all ``steps`` (adversarial training maximises the loss, not just the error).
     """
     lo, hi = target.spec.bounds
     bs = target.batch_size
@@ -145,7 +147,7 @@ def pgd_run(
                 health.observe(pos[active], logits, value, grad, ya, yta)
             pred = logits.argmax(1)
             succ = pred == yta if yta is not None else pred != ya
-            if bool(succ.any()):
+            if early_stop and bool(succ.any()):
                 done[active[succ]] = True
                 keep = ~succ
                 active, xa, grad = active[keep], xa[keep], grad[keep]

@@ -5,7 +5,9 @@ A robustness figure is only as good as the attack behind it. These checks, after
 automatic warnings of AutoAttack (Croce & Hein, ICML 2020, ``autoattack/checks.py``), look for
 the symptoms of obfuscated gradients (Athalye et al., ICML 2018): an unbounded attack that does
 not reach ~100%, more effort that does not help, a black-box attack that beats white-box ones,
-robust accuracy that rises with the budget, and gradients that are zero or NaN.
+robust accuracy that rises with the budget, gradients that are zero or NaN, and answers that
+change between two queries of the same input (a randomized defence, whose gradients are
+stochastic).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ CHECKS = (
     Check("SAN-003", "black_vs_white", "a black-box attack beats the white-box attacks"),
     Check("SAN-004", "monotone_eps", "robust accuracy rises with a larger budget"),
     Check("SAN-005", "gradients", "input gradients are zero or NaN for most inputs"),
+    Check("SAN-006", "randomized", "the model answers the same input differently"),
 )
 
 _MASKING_ADVICE = (
@@ -98,8 +101,9 @@ class GradientMaskingSanity(SecurityTest):
     PGD, APGD-CE and APGD-T (3 target classes) by more than ``tolerance``. SAN-004: robust
     accuracy from independent PGD runs at ``eps/2``, ``eps`` and ``2 eps`` must not rise by
     more than ``tolerance``. SAN-005: the cross-entropy input gradient must be finite and
-    non-zero for more than ``1 - zero_gradient_fraction`` of the inputs. Checks run on a seeded
-    subset of ``limit`` points.
+    non-zero for more than ``1 - zero_gradient_fraction`` of the inputs. SAN-006: two queries of
+    the same inputs must return the same logits (as AutoAttack checks before its standard
+    version; a randomized model needs EoT). Checks run on a seeded subset of ``limit`` points.
 
     References: Carlini et al., "On Evaluating Adversarial Robustness", arXiv:1902.06705;
     Athalye, Carlini & Wagner, "Obfuscated Gradients Give a False Sense of Security",
@@ -176,6 +180,7 @@ class GradientMaskingSanity(SecurityTest):
             curve.append({"eps": e, "robust_accuracy": float(res.metrics["robust_accuracy"])})
         bad = zero_or_nan_gradients(model, data)
         figures = Figures(
+            randomized_fraction=randomized_fraction(model, data),
             unbounded_eps=big,
             unbounded_success_rate=success(unb)[0],
             success_rate=success(base)[0],
@@ -216,6 +221,8 @@ class Figures:
     """Robust accuracy of independent PGD runs at ``eps/2``, ``eps`` and ``2 eps``."""
     zero_or_nan_fraction: float
     """Fraction of points whose input gradient is zero or not finite."""
+    randomized_fraction: float = 0.0
+    """Fraction of points whose logits differ between two queries."""
 
 
 def judge(f: Figures, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -257,6 +264,7 @@ def judge(f: Figures, params: dict[str, Any]) -> list[dict[str, Any]]:
                 "allowed": params["zero_gradient_fraction"],
             },
         ),
+        (f.randomized_fraction == 0.0, {"randomized_fraction": f.randomized_fraction}),
     )
     return [
         {
@@ -268,6 +276,17 @@ def judge(f: Figures, params: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for c, (ok, evidence) in zip(CHECKS, verdicts, strict=True)
     ]
+
+
+def randomized_fraction(target: Differentiable, data: Dataset) -> float:
+    """Share of points whose logits differ (beyond float noise) between two queries."""
+    x = torch.as_tensor(data.x)
+    if not len(x):
+        return 0.0
+    first, second = target.logits_batched(x), target.logits_batched(x)
+    scale = first.abs().amax(1).clamp_min(1.0)
+    differs = (first - second).abs().amax(1) > 1e-4 * scale
+    return float(differs.float().mean())
 
 
 def zero_or_nan_gradients(target: Differentiable, data: Dataset) -> np.ndarray:

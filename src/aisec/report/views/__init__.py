@@ -11,7 +11,8 @@ the metrics hold.
 
 from __future__ import annotations
 
-from aisec.report.views import evasion as _evasion  # noqa: F401  (registers its views)
+from aisec.report.views import defences as _defences  # noqa: F401  (registers its views)
+from aisec.report.views import evasion as _evasion  # noqa: F401
 from aisec.report.views import poisoning as _poisoning  # noqa: F401
 from aisec.report.views import privacy as _privacy  # noqa: F401
 from aisec.report.views import supplychain as _supplychain  # noqa: F401

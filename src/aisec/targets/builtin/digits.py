@@ -125,7 +125,12 @@ def load_digits_logreg() -> SklearnClassifier:
 
 
 DIGITS_CNN_RECIPE = TrainingRecipe(
-    "digits-cnn", train_digits_cnn, (("optimizer", "adam"), ("lr", 1e-3), ("epochs", CNN_EPOCHS))
+    "digits-cnn",
+    train_digits_cnn,
+    (("optimizer", "adam"), ("lr", 1e-3), ("epochs", CNN_EPOCHS)),
+    module=make_digits_cnn,
+    deploy=lambda model: _wrap_cnn(model),
+    fit=(("epochs", CNN_EPOCHS), ("lr", 1e-3), ("batch_size", 64)),
 )
 DIGITS_LOGREG_RECIPE = TrainingRecipe("digits-logreg", train_digits_logreg, (("C", 1.0),))
 
