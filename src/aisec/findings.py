@@ -368,6 +368,25 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "membership leakage it removes: low from 1 point, medium from 5, high from 20.",
             "dps-001-dp-sgd-costs-test-accuracy",
         ),
+        _doc(
+            "HRD-001",
+            "DefenceTradeOff",
+            "What a defence against evasion buys, and the clean accuracy it costs",
+            "Robust accuracy at the budget without and with the defence (the ensemble, or the "
+            "adaptive attack for pre-processing), and the certified accuracy where it applies; "
+            "severity from the clean accuracy it costs: low from 1 point, medium from 5, high "
+            "from 20.",
+            "hrd-001-what-a-defence-buys-and-what-it-costs",
+        ),
+        _doc(
+            "HRD-002",
+            "DefenceMasksGradients",
+            "A pre-processing defence only masks gradients",
+            "Plain PGD reports more robust accuracy than the adaptive attack (BPDA, EoT) finds: "
+            "a non-adaptive evaluation overstates the defence. Low from 5 points, medium from "
+            "10, high from 20.",
+            "hrd-002-a-pre-processing-defence-only-masks-gradients",
+        ),
     )
 }
 """The assessment's documented rules (docs/findings.md), by id. The scanner's ``SCN-xxx``
