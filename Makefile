@@ -47,6 +47,8 @@ bench: $(BENCH)/.installed
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/masking_warnings.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/backdoor_vs_art.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/membership_vs_art.py
+	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/defences_vs_art.py
+	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/preprocessing_adaptive.py
 	OMP_NUM_THREADS=1 $(BENCH)/bin/python benchmarks/scan_vs_peers.py
 	$(BENCH)/bin/python benchmarks/scan_startup.py
 	$(BENCH)/bin/python benchmarks/threat_coverage.py

@@ -22,6 +22,7 @@ def test_defence_trade_off_through_the_assessment(tmp_path: Path) -> None:
                     "params": {
                         "defences": ["pgd-at", "noise", "bit-depth"],
                         "eps": 0.15,
+                        "curve": [0.3],
                         "epochs": 20,
                         "limit": 30,
                         "sanity_limit": 24,
@@ -40,6 +41,9 @@ def test_defence_trade_off_through_the_assessment(tmp_path: Path) -> None:
     o = result.outcome
     assert [r.defence for r in o.rows] == ["none", "pgd-at", "noise", "bit-depth"]
     assert o.rows[2].certified_curve and o.sigma == 0.25
+    for row in o.rows:  # a larger budget never leaves more robust points
+        (point,) = row.curve
+        assert point.eps == 0.3 and point.robust_accuracy <= row.clean_accuracy
     rules = {f.rule for f in result.findings}
     assert rules == {"HRD-001", "HRD-002"}
     paths = write_reports(
@@ -49,6 +53,7 @@ def test_defence_trade_off_through_the_assessment(tmp_path: Path) -> None:
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Clean against robust accuracy" in html
     assert "Certified accuracy of the smoothed model" in html
+    assert "Robust accuracy over the linf budget per defence" in html
     assert "bit-depth (bits 3)" in html and "masks gradients" in html
     md = (tmp_path / "out" / "report.md").read_text()
     assert "pgd-at linf 0.15" in md

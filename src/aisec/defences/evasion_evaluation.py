@@ -34,9 +34,9 @@ from aisec.defences.hardening import METHODS, HardeningSettings, harden
 from aisec.defences.preprocessing import PREPROCESSORS, Preprocessed, make_preprocessor
 from aisec.defences.smoothing import certify
 from aisec.findings import FindingRule
-from aisec.params import Interval, OptionalOf, Options, Param, SubsetOf, declare
+from aisec.params import Interval, ListOf, OptionalOf, Options, Param, SubsetOf, declare
 from aisec.records import Severity
-from aisec.records.defences import CertifiedPoint, DefenceRow, DefencesOutcome
+from aisec.records.defences import BudgetPoint, CertifiedPoint, DefenceRow, DefencesOutcome
 from aisec.registry import register
 from aisec.targets.base import Capability, Target
 from aisec.targets.views import Classifier, Differentiable, differentiable
@@ -197,6 +197,11 @@ class EvasionDefences(SecurityTest):
             f"Defences measured ({', '.join(DEFENCES)}).",
         ),
         eps=Param(0.1, Interval(float, 0, None, closed="neither"), "Evaluation budget."),
+        curve=Param(
+            None,
+            OptionalOf(ListOf(Interval(float, 0, None, closed="neither"), max_len=8)),
+            "Other budgets every row is evaluated at by the ensemble (default: none).",
+        ),
         norm=Param("linf", Options(("linf", "l2")), "Norm of the budget."),
         preset=Param("fast", Options(("fast", "standard")), "Ensemble preset of the evaluation."),
         limit=Param(200, Interval(int, 1, 1_000_000), "Test points evaluated."),
@@ -298,6 +303,15 @@ class EvasionDefences(SecurityTest):
         if prior is not None:
             robust &= prior
         label = extra.pop("attack", f"ensemble ({params['preset']})")
+        curve = []
+        for eps in params["curve"] or ():
+            progress.note(f"ensemble on {settings} at {eps:g}")
+            at = Ensemble(preset=params["preset"]).perturb(
+                attacked, x, y, eps=eps, norm=params["norm"], generator=_gen(seed)
+            )
+            ok = clean & (deployed.predict_labels(at.x_adv.numpy()) == y.numpy())
+            curve.append(BudgetPoint(float(eps), float(ok.mean())))
+        extra["curve"] = tuple(curve)
         return DefenceRow(
             defence=defence,
             kind=kind,

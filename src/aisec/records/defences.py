@@ -19,6 +19,16 @@ class CertifiedPoint:
 
 
 @dataclass(frozen=True)
+class BudgetPoint:
+    """Robust accuracy of one row at another budget."""
+
+    eps: float
+    """Budget."""
+    robust_accuracy: float
+    """Accuracy under the row's evaluation at that budget."""
+
+
+@dataclass(frozen=True)
 class DefenceRow:
     """One defence (or the undefended model) measured the same way as the others."""
 
@@ -50,6 +60,8 @@ class DefenceRow:
     """``noise``: certified accuracy over the L2 radius."""
     certify_ms: float | None = field(default=None, metadata=OMIT_NONE)
     """``noise``: milliseconds to certify one input."""
+    curve: tuple[BudgetPoint, ...] = field(default=(), metadata=OMIT_EMPTY)
+    """Robust accuracy at the test's other budgets (``curve``), by the same evaluation."""
 
 
 @dataclass(frozen=True)

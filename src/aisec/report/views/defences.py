@@ -73,6 +73,27 @@ class DefencesView(OutcomeView):
             else None
         )
         out.append((caption, uri))
+        budgets = {r.settings: r for r in o.rows if r.curve}
+        if budgets:
+            eps = sorted({o.eps, *(p.eps for r in budgets.values() for p in r.curve)})
+
+            def at(row: Any, e: float) -> float:
+                if e == o.eps:
+                    return row.robust_accuracy
+                return next(p.robust_accuracy for p in row.curve if p.eps == e)
+
+            cap = f"Robust accuracy over the {o.norm} budget per defence"
+            uri_b = (
+                plots.lines_plot(
+                    eps,
+                    {k: [at(r, e) for e in eps] for k, r in budgets.items()},
+                    xlabel=f"{o.norm} budget",
+                    ylabel="robust accuracy",
+                )
+                if draw
+                else None
+            )
+            out.append((cap, uri_b))
         curves = {r.settings: r.certified_curve for r in o.rows if r.certified_curve}
         if curves:
             radii = [p.radius for p in next(iter(curves.values()))]
