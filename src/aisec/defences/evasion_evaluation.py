@@ -226,7 +226,7 @@ class EvasionDefences(SecurityTest):
         quality=Param(50, Interval(int, 1, 100), "jpeg: quality."),
         kernel=Param(3, Interval(int, 2, 15), "median: window side."),
         shrink=Param(
-            0.25, Interval(float, 0, 1, closed="neither"), "randomization: largest shrink."
+            0.15, Interval(float, 0, 1, closed="neither"), "randomization: largest shrink."
         ),
         eot_samples=Param(8, Interval(int, 1, 1000), "randomization: EoT draws per query."),
         sanity_limit=Param(60, Interval(int, 1, 1_000_000), "Points of the sanity checks."),

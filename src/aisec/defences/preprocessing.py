@@ -74,7 +74,7 @@ class Preprocessor:
 
 
 def make_preprocessor(name: str, **settings: Any) -> Preprocessor:
-    """The named transform with its settings (defaults: 3 bits, quality 50, kernel 3, 25%)."""
+    """The named transform with its settings (defaults: 3 bits, quality 50, kernel 3, 15%)."""
     if name == "bit-depth":
         bits = int(settings.get("bits", 3))
         if not 1 <= bits <= 16:
@@ -97,7 +97,7 @@ def make_preprocessor(name: str, **settings: Any) -> Preprocessor:
             )
         return Preprocessor(name, (("kernel", kernel),), lambda x, b, g: median_filter(x, kernel))
     if name == "randomization":
-        shrink = float(settings.get("shrink", 0.25))
+        shrink = float(settings.get("shrink", 0.15))
         if not 0 < shrink < 1:
             raise ParameterError(
                 "pre-processing defence", [f"randomization needs 0 < shrink < 1; got {shrink}"]
