@@ -6,26 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from aisec.cli.main import app
 from aisec.targets.builtin.cache import sha256_file
 from aisec.targets.torch import TorchClassifier
+from cli_invoke import invoke, one_line_error
 
-runner = CliRunner()
-
-
-def invoke(*args: str):
-    return runner.invoke(app, list(args))
-
-
-def one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("aisec: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+HARDEN = ["harden", "--model", "builtin:digits-cnn", "--data", "builtin:digits:train"]
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +88,28 @@ def test_certify_reports_radii_per_input(hardened, tmp_path) -> None:
         (
             ["harden", "--model", "builtin:digits-cnn", "--data", "nope.npz", "--out", "x"],
             ["nope.npz"],
+        ),
+        (
+            [*HARDEN, "--epochs", "0", "--out", "x"],
+            ["--epochs must be at least 1"],
+        ),
+        (
+            [*HARDEN, "--norm", "l1", "--out", "x"],
+            ["hardening norm must be linf or l2"],
+        ),
+        (
+            [
+                "certify",
+                "--model",
+                "builtin:digits-cnn",
+                "--data",
+                "builtin:digits:test",
+                "--sigma",
+                "0.25",
+                "--alpha",
+                "1.5",
+            ],
+            ["--alpha in (0, 1)"],
         ),
         (
             [

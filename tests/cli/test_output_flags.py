@@ -8,14 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from aisec.assessment.config import parse_config
-from aisec.cli.main import app
 from aisec.records.evasion import MAX_CURVE_POINTS
 from aisec.report.writer import FILE_NAMES
-
-runner = CliRunner()
+from cli_invoke import invoke, one_line_error
 
 #: a small real assessment: FGSM on the built-in digits CNN, 20 samples
 TINY_CONFIG = """\
@@ -34,22 +31,6 @@ fail_on: critical
 
 EVADE = ["evade", "--model", "builtin:digits-cnn", "--data", "builtin:digits:test"]
 EVADE_FAST = [*EVADE, "--attack", "fgsm", "--eps", "0.1", "--limit", "20"]
-
-
-def invoke(*args: str):
-    """Run ``aisec ARGS`` in-process."""
-    return runner.invoke(app, list(args))
-
-
-def one_line_error(result, *fragments: str) -> None:
-    """Exit 2 with a single ``aisec: error:`` line on stderr that holds every fragment."""
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("aisec: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert "Traceback" not in result.stderr
 
 
 @pytest.fixture(scope="module")

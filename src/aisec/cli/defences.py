@@ -234,15 +234,13 @@ def _before_after(
     import torch
 
     from aisec.attacks.evasion.ensemble import Ensemble
+    from aisec.defences.evasion_evaluation import survives
 
     x, y = torch.as_tensor(test.x[:500]), torch.as_tensor(test.y[:500])
     out = {}
     for name, model in (("undefended", before), ("hardened", after)):
         clean = model.predict_labels(x.numpy()) == y.numpy()
-        adv = Ensemble(preset="fast").perturb(
-            model, x, y, eps=eps, norm=norm, generator=torch.Generator().manual_seed(seed)
-        )
-        robust = clean & (model.predict_labels(adv.x_adv.numpy()) == y.numpy())
+        robust = survives(Ensemble(preset="fast"), model, model, x, y, clean, eps, norm, seed)
         out[name] = {
             "clean_accuracy": float(clean.mean()),
             "robust_accuracy": float(robust.mean()),

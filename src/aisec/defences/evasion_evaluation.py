@@ -288,38 +288,40 @@ class EvasionDefences(SecurityTest):
         y: torch.Tensor,
         params: dict[str, Any],
         seed: int,
+        *,
+        plain: bool = False,
+        attack: str | None = None,
         **extra: Any,
     ) -> DefenceRow:
-        """Clean and ensemble-robust accuracy of ``deployed``, attacked through ``attacked``."""
+        """Clean and ensemble-robust accuracy of ``deployed``, attacked through ``attacked``;
+        with ``plain``, also PGD with the deployed gradient (the row keeps the worst case)."""
+        eps, norm = params["eps"], params["norm"]
         start = time.perf_counter()
         clean = deployed.predict_labels(x.numpy()) == y.numpy()
         ms = 1000 * (time.perf_counter() - start) / max(len(x), 1)
+        ensemble = Ensemble(preset=params["preset"])
         progress.note(f"ensemble on {settings}")
-        adv = Ensemble(preset=params["preset"]).perturb(
-            attacked, x, y, eps=params["eps"], norm=params["norm"], generator=_gen(seed)
-        )
-        robust = clean & (deployed.predict_labels(adv.x_adv.numpy()) == y.numpy())
-        prior = extra.pop("survived", None)
-        if prior is not None:
-            robust &= prior
-        label = extra.pop("attack", f"ensemble ({params['preset']})")
+        robust = survives(ensemble, attacked, deployed, x, y, clean, eps, norm, seed)
+        if plain:
+            progress.note(f"plain PGD on {settings}")
+            pgd = PGD(eps=eps, norm=norm, steps=40, loss="ce")
+            held = survives(pgd, deployed, deployed, x, y, clean, eps, norm, seed)
+            extra["plain_robust_accuracy"] = float(held.mean())
+            robust &= held
         curve = []
-        for eps in params["curve"] or ():
-            progress.note(f"ensemble on {settings} at {eps:g}")
-            at = Ensemble(preset=params["preset"]).perturb(
-                attacked, x, y, eps=eps, norm=params["norm"], generator=_gen(seed)
-            )
-            ok = clean & (deployed.predict_labels(at.x_adv.numpy()) == y.numpy())
-            curve.append(BudgetPoint(float(eps), float(ok.mean())))
-        extra["curve"] = tuple(curve)
+        for other in params["curve"] or ():
+            progress.note(f"ensemble on {settings} at {other:g}")
+            ok = survives(ensemble, attacked, deployed, x, y, clean, other, norm, seed)
+            curve.append(BudgetPoint(float(other), float(ok.mean())))
         return DefenceRow(
             defence=defence,
             kind=kind,
             settings=settings,
             clean_accuracy=float(clean.mean()),
             robust_accuracy=float(robust.mean()),
-            attack=label,
+            attack=attack or f"ensemble ({params['preset']})",
             inference_ms=ms,
+            curve=tuple(curve),
             **extra,
         )
 
@@ -397,12 +399,6 @@ class EvasionDefences(SecurityTest):
             square_queries=300,
         ).run(deployed, test, seed=seed)
         flags = tuple(sanity.metrics.get("failed", ())) if sanity.ok else ()
-        progress.note(f"plain PGD on {pre.label()}")
-        plain = PGD(eps=params["eps"], norm=params["norm"], steps=40, loss="ce").perturb(
-            deployed, x, y, eps=params["eps"], norm=params["norm"], generator=_gen(seed)
-        )
-        clean = deployed.predict_labels(x.numpy()) == y.numpy()
-        survived = clean & (deployed.predict_labels(plain.x_adv.numpy()) == y.numpy())
         adaptive = deployed.adaptive(params["eot_samples"])
         how = f"EoT-{adaptive.samples}" if pre.random else "BPDA"
         return self._measured(
@@ -415,11 +411,27 @@ class EvasionDefences(SecurityTest):
             y,
             params,
             seed,
-            plain_robust_accuracy=float(survived.mean()),
-            masking_flags=flags,
-            survived=survived,
+            plain=True,
             attack=f"{how} + plain PGD + ensemble ({params['preset']})",
+            masking_flags=flags,
         )
+
+
+def survives(
+    attack: Any,
+    attacked: Differentiable,
+    deployed: Classifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    clean: np.ndarray,
+    eps: float,
+    norm: str,
+    seed: int,
+) -> np.ndarray:
+    """Per point: correct without attack (``clean``) and still correct, as ``deployed`` answers,
+    on the adversarial example ``attack`` finds through ``attacked``."""
+    adv = attack.perturb(attacked, x, y, eps=eps, norm=norm, generator=_gen(seed))
+    return clean & (deployed.predict_labels(adv.x_adv.numpy()) == y.numpy())
 
 
 def recommend(rows: list[DefenceRow], max_cost: float) -> str:
