@@ -36,7 +36,8 @@ from aisec.defences.smoothing import certify
 from aisec.findings import FindingRule
 from aisec.params import Interval, ListOf, OptionalOf, Options, Param, SubsetOf, declare
 from aisec.records import Severity
-from aisec.records.defences import BudgetPoint, CertifiedPoint, DefenceRow, DefencesOutcome
+from aisec.records.defences import CertifiedPoint, DefenceRow, DefencesOutcome
+from aisec.records.evasion import CurvePoint
 from aisec.registry import register
 from aisec.targets.base import Capability, Target
 from aisec.targets.views import Classifier, Differentiable, differentiable
@@ -312,7 +313,7 @@ class EvasionDefences(SecurityTest):
         for other in params["curve"] or ():
             progress.note(f"ensemble on {settings} at {other:g}")
             ok = survives(ensemble, attacked, deployed, x, y, clean, other, norm, seed)
-            curve.append(BudgetPoint(float(other), float(ok.mean())))
+            curve.append(CurvePoint(float(other), float(ok.mean())))
         return DefenceRow(
             defence=defence,
             kind=kind,

@@ -282,13 +282,9 @@ class Preprocessed:
 
     def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
         """Logits without gradient, in batches of ``batch_size``."""
-        import torch
+        from aisec.targets.torch import logits_in_batches
 
-        with torch.no_grad():
-            parts = [
-                self.logits(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)
-            ]
-        return torch.cat(parts) if parts else torch.empty(0, self.spec.n_classes)
+        return logits_in_batches(self.logits, x, self.batch_size, self.spec.n_classes)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Scores or labels for a numpy batch, as the output mode reveals."""

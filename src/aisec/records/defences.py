@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from aisec.records.evasion import CurvePoint
 from aisec.records.outcome import OMIT_EMPTY, OMIT_NONE, Outcome
 
 
@@ -16,16 +17,6 @@ class CertifiedPoint:
     """L2 radius."""
     accuracy: float
     """Share of the evaluated points certified correct at that radius or beyond."""
-
-
-@dataclass(frozen=True)
-class BudgetPoint:
-    """Robust accuracy of one row at another budget."""
-
-    eps: float
-    """Budget."""
-    robust_accuracy: float
-    """Accuracy under the row's evaluation at that budget."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ class DefenceRow:
     """``noise``: certified accuracy over the L2 radius."""
     certify_ms: float | None = field(default=None, metadata=OMIT_NONE)
     """``noise``: milliseconds to certify one input."""
-    curve: tuple[BudgetPoint, ...] = field(default=(), metadata=OMIT_EMPTY)
+    curve: tuple[CurvePoint, ...] = field(default=(), metadata=OMIT_EMPTY)
     """Robust accuracy at the test's other budgets (``curve``), by the same evaluation."""
 
 

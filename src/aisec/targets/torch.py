@@ -142,15 +142,7 @@ class TorchClassifier:
 
     def logits_batched(self, x: torch.Tensor) -> torch.Tensor:
         """Logits without gradient, computed in batches of ``batch_size``."""
-        import torch
-
-        with torch.no_grad():
-            parts = [
-                self.logits(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)
-            ]
-        return (
-            torch.cat(parts) if parts else torch.empty(0, self.spec.n_classes, device=self.device)
-        )
+        return logits_in_batches(self.logits, x, self.batch_size, self.spec.n_classes)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Scores or labels for a numpy batch, as the output mode reveals."""
@@ -300,6 +292,17 @@ class TorchClassifier:
             shape=tuple(int(s) for s in input_shape), n_classes=n_classes, bounds=bounds
         )
         return cls(model=model, spec=spec, name=name, source=source, **kwargs)
+
+
+def logits_in_batches(
+    logits: Any, x: torch.Tensor, batch_size: int, n_classes: int
+) -> torch.Tensor:
+    """``logits(x)`` without gradient, ``batch_size`` inputs at a time."""
+    import torch
+
+    with torch.no_grad():
+        parts = [logits(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    return torch.cat(parts) if parts else torch.empty(0, n_classes, device=x.device)
 
 
 def last_linear(model: nn.Module, name: str = "model") -> nn.Linear:
