@@ -259,7 +259,7 @@ class EvasionDefences(SecurityTest):
                             "built-in target or a recipe with `module` and `deploy`)"
                         )
                         continue
-                    rows.append(self._trained(name, recipe, data, model, x, y, params, seed))
+                    rows.append(self._trained(name, recipe, data, x, y, params, seed))
                 else:
                     rows.append(self._preprocessed(name, model, test, x, y, params, seed))
         best = recommend(rows, params["max_accuracy_cost"])
@@ -331,7 +331,6 @@ class EvasionDefences(SecurityTest):
         name: str,
         recipe: Any,
         data: Splits,
-        model: Differentiable,
         x: torch.Tensor,
         y: torch.Tensor,
         params: dict[str, Any],
