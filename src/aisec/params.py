@@ -145,6 +145,17 @@ class SubsetOf(Constraint):
 
 
 @dataclass(frozen=True)
+class Text(Constraint):
+    """A non-empty string."""
+
+    def check(self, name: str, value: Any) -> str | None:
+        """None for a non-empty string, else a one-line problem."""
+        if isinstance(value, str) and value.strip():
+            return None
+        return f"`{name}` must be a non-empty string; got {value!r}"
+
+
+@dataclass(frozen=True)
 class AnyValue(Constraint):
     """No constraint beyond being given (free-form values, e.g. paths)."""
 

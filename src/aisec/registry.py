@@ -22,7 +22,11 @@ _REGISTRY: dict[str, type[SecurityTest]] = {}
 _LOADED = False
 
 # Modules whose import registers the built-in tests.
-_BUILTIN_MODULES = ("aisec.supplychain.test", "aisec.supplychain.data_check")
+_BUILTIN_MODULES = (
+    "aisec.supplychain.test",
+    "aisec.supplychain.data_check",
+    "aisec.attacks.prompt",
+)
 # Those that need an optional dependency: (module, dependency and extra, what is left out,
 # prefix of the test ids the module registers).
 _OPTIONAL_MODULES = (

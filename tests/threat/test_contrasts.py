@@ -146,9 +146,7 @@ def _aisec(*args: str, cwd: Path) -> Any:
         return CliRunner().invoke(app, list(args))
 
 
-def test_emit_config_for_a_profile_no_test_applies_to_exits_0_without_a_file(
-    tmp_path: Path,
-) -> None:
+def test_emit_config_for_a_chat_application_probes_the_stand_in_bot(tmp_path: Path) -> None:
     profile = tmp_path / "chat.yaml"
     profile.write_text(yaml.safe_dump({**CHAT_APP, "model_hosting": "provider-api"}))
     out = tmp_path / "plan.yaml"
@@ -156,8 +154,11 @@ def test_emit_config_for_a_profile_no_test_applies_to_exits_0_without_a_file(
         "threats", "-p", str(profile), "-f", "json", "--emit-config", str(out), cwd=tmp_path
     )
     assert res.exit_code == 0, res.stderr
-    assert not out.exists()
-    assert "no registered test applies" in res.stderr and "prompt.injection" in res.stderr
+    config = yaml.safe_load(out.read_text())
+    assert config["targets"] == [
+        {"name": "support-bot", "chat": "builtin:support-bot", "stand_in": True}
+    ]
+    assert "prompt.injection" in {t["id"] for t in config["tests"]}
 
 
 def test_emitted_config_marks_the_placeholder_and_says_what_it_left_out(tmp_path: Path) -> None:

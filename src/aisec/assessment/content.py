@@ -63,6 +63,22 @@ def digest_target(
     )
 
 
+def digest_chat_target(tc: TargetConfig, target: Target) -> ContentDigest:
+    """The content digests of a chat target: its description (model, decoding, defence) and the
+    files it reads (system prompt, documents, listed files)."""
+    import json
+
+    named = [tc.system_prompt] if tc.system_prompt else []
+    if tc.docs:
+        named += [str(p) for p in sorted(Path(tc.docs).glob("*")) if p.is_file()]
+    blob = json.dumps(target.describe(), sort_keys=True, default=str).encode()
+    return ContentDigest(
+        model=hashlib.sha256(blob).hexdigest(),
+        data=hashlib.sha256(b"probes").hexdigest(),
+        files={f: file_digest(Path(f)) for f in [*named, *tc.files]},
+    )
+
+
 def model_digest(target: Target) -> str:
     """SHA-256 over a model's parameters, read through the adapters' public fields.
 

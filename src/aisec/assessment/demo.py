@@ -176,6 +176,31 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
                 "targets": ["digits-mlp"],
             },
         ]
+    from aisec.targets.builtin.llm import llm_available
+
+    if llm_available():
+        # the LLM application: SmolLM2-135M-Instruct as a bank's support bot with a canary
+        # secret, a help-centre corpus and tools; replies are journalled beside the store
+        targets.append({"name": "support-bot", "chat": "builtin:support-bot", "max_new_tokens": 32})
+        bot = ["support-bot"]
+        optional += [
+            {
+                "id": "prompt.leakage",
+                "params": {"defences": ["none", "spotlight"], "utility": False},
+                "targets": bot,
+            },
+            {
+                "id": "prompt.indirect-injection",
+                "params": {"defences": ["none", "spotlight"]},
+                "targets": bot,
+            },
+            {
+                "id": "prompt.injection",
+                "params": {"transforms": ["none", "base64"], "utility": False},
+                "targets": bot,
+            },
+            {"id": "prompt.jailbreak", "params": {"utility": False}, "targets": bot},
+        ]
     tests += [t for t in optional if t["id"] in have]
     config: dict[str, Any] = {
         "version": 1,

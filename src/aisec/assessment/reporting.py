@@ -91,6 +91,8 @@ def _clean_inputs(config: AssessmentConfig) -> dict[str, np.ndarray]:
     """Each target's evaluation inputs (as the tests saw them), for side-by-side examples."""
     out: dict[str, np.ndarray] = {}
     for tc in config.targets:
+        if tc.chat:
+            continue
         try:
             out[tc.name] = build_data(tc, config.seed).x
         except AisecError as exc:  # data moved since the run: the report shows adversarials alone

@@ -13,6 +13,18 @@ from aisec.targets.torch import TorchClassifier
 
 def build_target(tc: TargetConfig) -> Target:
     """Load the model a target entry describes, through safe loading paths only."""
+    if tc.chat:
+        from aisec.targets.chat_targets import chat_target
+
+        return chat_target(
+            tc.chat,
+            name=tc.name,
+            system_prompt=tc.system_prompt,
+            docs=tc.docs,
+            canary=tc.canary,
+            api_key_env=tc.api_key_env,
+            max_new_tokens=tc.max_new_tokens,
+        )
     if tc.builtin:
         target = builtin_entry(tc.builtin).load()
     elif tc.torchscript:

@@ -10,6 +10,8 @@ import hashlib
 import re
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from aisec import __version__
 from aisec import progress as inner_progress
 from aisec.assessment.config import AssessmentConfig, TargetConfig
-from aisec.assessment.content import ContentDigest, digest_target, what_changed
+from aisec.assessment.content import (
+    ContentDigest,
+    digest_chat_target,
+    digest_target,
+    what_changed,
+)
 from aisec.assessment.plan import Unit, config_hash, expand
 from aisec.assessment.resources import build_data, build_target, build_train_data, unit_data
 from aisec.assessment.store import ResultStore, RunInfo, utc_now
@@ -70,10 +77,14 @@ def run_assessment(
     """
     console = console or Console(stderr=True)
     targets: dict[str, Target] = {}
-    datasets: dict[str, Dataset | Splits] = {}
+    datasets: dict[str, Dataset | Splits | None] = {}
     content: dict[str, ContentDigest] = {}
     for tc in config.targets:
         targets[tc.name] = build_target(tc)
+        if tc.chat:  # chat targets read the probes' own prompts, not a data set
+            datasets[tc.name] = None
+            content[tc.name] = digest_chat_target(tc, targets[tc.name])
+            continue
         test = build_data(tc, config.seed)
         train = build_train_data(tc)
         datasets[tc.name] = unit_data(test, train)
@@ -86,7 +97,7 @@ def run_assessment(
     context = info.context
     if "targets" not in context or "content" not in context:
         context["targets"] = [
-            {**targets[tc.name].describe(), "data": _evaluated(datasets[tc.name]).describe()}
+            {**targets[tc.name].describe(), "data": _described(datasets[tc.name])}
             for tc in config.targets
         ]
         context["content"] = stored_content
@@ -98,7 +109,7 @@ def run_assessment(
             f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
         )
 
-    with _progress(console, enabled=progress) as bar:
+    with _progress(console, enabled=progress) as bar, _replies(store, config):
         task = bar.add_task(
             "assessment", total=len(units), completed=len(units) - len(pending), what=""
         )
@@ -223,7 +234,26 @@ def _await_others(
     return left
 
 
-def run_unit(unit: Unit, target: Target, data: Dataset | Splits) -> Result:
+@contextmanager
+def _replies(store: ResultStore, config: AssessmentConfig) -> Iterator[None]:
+    """The reply journal of the chat targets' probes, beside the store (so a run resumes
+    mid-unit without asking the model again)."""
+    if not any(tc.chat for tc in config.targets) or str(store.path) == ":memory:":
+        yield
+        return
+    from aisec.attacks.prompt.journal import journal
+
+    with journal(store.path.with_name(store.path.name + ".replies")):
+        yield
+
+
+def _described(data: Dataset | Splits | None) -> dict[str, Any]:
+    if data is None:
+        return {"name": "the probes' own prompts"}
+    return _evaluated(data).describe()
+
+
+def run_unit(unit: Unit, target: Target, data: Dataset | Splits | None) -> Result:
     """Run one unit; a missing capability is a skipped result, a crash an error result.
 
     The result and its findings carry the unit's key, so two units of one test on one target

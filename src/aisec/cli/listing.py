@@ -102,6 +102,14 @@ def register(app: typer.Typer) -> None:
             k: {"description": v.description, "dataset": v.dataset}
             for k, v in builtin.available_targets().items()
         }
+        from aisec.targets.builtin.llm import llm_available
+
+        if llm_available():
+            targets["support-bot"] = {
+                "description": "SmolLM2-135M-Instruct as a bank's support bot (chat: "
+                "builtin:support-bot; the bare model: builtin:smollm2)",
+                "dataset": "-",
+            }
         datasets = available_datasets()
         if fmt == "json":
             doc = {"tests": tests, "targets": targets, "datasets": datasets}

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "forensics",
     "privacy",
     "defences",
+    "probe",
     "report",
     "listing",
     "scan",

@@ -31,14 +31,14 @@ FORMATS = ("md", "json", "html")
 
 SUMMARY_COLUMNS = (
     Col("threat", key=True),
-    Col("applies"),
+    Col("applies", optional=True),
     Col("L", optional=True),
     Col("I", optional=True),
     Col("risk"),
     Col("tests"),
 )
-"""Columns of the threat summary: when narrow, likelihood (L) and impact (I) are left out (the
-risk column is their product)."""
+"""Columns of the threat summary: when narrow, likelihood (L), impact (I) and `applies` are left
+out (the risk column is their product, and `-` for threats that do not apply)."""
 
 
 def _summary(tm: ThreatModel, console: Console) -> Table:

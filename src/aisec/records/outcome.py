@@ -33,6 +33,7 @@ FAMILY_MODULES = (
     "aisec.records.poisoning",
     "aisec.records.privacy",
     "aisec.records.defences",
+    "aisec.records.prompt",
 )
 """The modules of the families' outcome records, imported (so registered) on the first lookup;
 importing :mod:`aisec.records` alone stays light (the scanner needs only findings)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from aisec.errors import TargetError
 from aisec.targets.base import Capability, QueryCounter
-from aisec.targets.views import ChatSpec, Message
+from aisec.targets.views import ChatReply, ChatSpec, Message
 
 
 @dataclass
@@ -62,6 +62,18 @@ class FunctionChatModel:
                 "its function must return a str"
             )
         return text
+
+    def chat_batch(self, conversations: Sequence[Sequence[Message]]) -> list[ChatReply]:
+        """Answers one after another; an error of the function becomes an ``errored`` reply."""
+        out: list[ChatReply] = []
+        for conversation in conversations:
+            try:
+                out.append(ChatReply.of(self.chat(conversation)))
+            except TargetError:
+                raise
+            except Exception as exc:  # the user's function failed on this conversation only
+                out.append(ChatReply("", "errored", f"{type(exc).__name__}: {exc}"))
+        return out
 
     def describe(self) -> dict[str, Any]:
         """Facts about the target for reports (the system prompt itself is not disclosed)."""

@@ -34,6 +34,27 @@ class TargetConfig(StrictModel):
 
     name: str = Field(description="Name used in results and reports.")
     builtin: str | None = Field(None, description="Built-in target name, e.g. digits-cnn.")
+    chat: str | None = Field(
+        None,
+        description=(
+            "A chat target: `builtin:support-bot` (the built-in LLM application), "
+            "`builtin:smollm2` (the bare model) or `openai:http://HOST:PORT/v1#MODEL` (any "
+            "OpenAI-compatible endpoint)."
+        ),
+    )
+    system_prompt: str | None = Field(
+        None, description="Chat targets: a text file with the application's system prompt."
+    )
+    docs: str | None = Field(
+        None, description="Chat targets: a folder of .txt/.md documents the application retrieves."
+    )
+    canary: str | None = Field(
+        None, description="Chat targets: the secret planted in the system prompt (for leakage)."
+    )
+    api_key_env: str | None = Field(
+        None, description="`openai:` targets: environment variable holding the API key."
+    )
+    max_new_tokens: int = Field(48, ge=1, le=4096, description="Chat targets: longest answer.")
     torchscript: str | None = Field(None, description="Path of a TorchScript file.")
     factory: str | None = Field(
         None, description="`package.module:function` building the nn.Module."
@@ -122,9 +143,9 @@ class TargetConfig(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> TargetConfig:
-        sources = [s for s in ("builtin", "torchscript", "factory") if getattr(self, s)]
+        sources = [s for s in ("builtin", "torchscript", "factory", "chat") if getattr(self, s)]
         if len(sources) != 1:
-            raise ValueError("give exactly one of `builtin`, `torchscript` or `factory`")
+            raise ValueError("give exactly one of `builtin`, `torchscript`, `factory` or `chat`")
         if self.factory and not self.weights:
             raise ValueError("`factory` needs `weights` (a safetensors file)")
         if (self.torchscript or self.factory) and not self.input_shape:

@@ -143,6 +143,42 @@ class ChatSpec:
     """Anything else worth reporting (model name, temperature)."""
 
 
+ReplyStatus = Literal["ok", "empty", "errored", "blocked"]
+"""What became of one query: an answer, an empty answer, an error (after retries), or a refusal
+by the serving layer (a content filter or policy block, not the model's own words)."""
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The answer to one conversation, with what became of the query.
+
+    Errored, blocked and empty replies are kept apart from answers, so that a probe that never
+    reached the model is not scored as an attack that failed.
+    """
+
+    text: str
+    """The assistant's text (empty unless ``status`` is ``ok``)."""
+    status: ReplyStatus = "ok"
+    """``ok``, ``empty``, ``errored`` or ``blocked``."""
+    error: str = ""
+    """Why the query errored or was blocked (one line)."""
+    prompt_tokens: int = 0
+    """Tokens of the prompt, when the model reports them."""
+    completion_tokens: int = 0
+    """Tokens of the answer, when the model reports them."""
+
+    @classmethod
+    def of(cls, text: str, prompt_tokens: int = 0, completion_tokens: int = 0) -> ChatReply:
+        """An answer, ``empty`` when it holds only whitespace."""
+        status: ReplyStatus = "ok" if text.strip() else "empty"
+        return cls(text if text.strip() else "", status, "", prompt_tokens, completion_tokens)
+
+    @property
+    def answered(self) -> bool:
+        """Whether the model produced text that a detector can score."""
+        return self.status == "ok"
+
+
 @runtime_checkable
 class ChatModel(Target, Protocol):
     """A model that answers a conversation with text (large language models, agents)."""
@@ -152,6 +188,11 @@ class ChatModel(Target, Protocol):
 
     def chat(self, messages: Sequence[Message]) -> str:
         """The assistant's answer to a conversation; counts one query."""
+        ...
+
+    def chat_batch(self, conversations: Sequence[Sequence[Message]]) -> list[ChatReply]:
+        """Answers to many conversations (batched or concurrent as the model allows); counts one
+        query each. A failed query is an ``errored`` reply, not an exception."""
         ...
 
 

@@ -261,6 +261,8 @@ def placeholder_target(profile: SystemProfile) -> dict[str, Any]:
     It is marked ``stand_in: true``: its results are shown as indicative only and never change
     the residual risk of the profile's system.
     """
+    if profile.technology == "large-model":
+        return {"name": "support-bot", "chat": "builtin:support-bot", "stand_in": True}
     builtin = "digits-logreg" if profile.technology == "classical-ml" else "digits-cnn"
     return {
         "name": builtin,

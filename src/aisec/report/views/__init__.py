@@ -15,6 +15,7 @@ from aisec.report.views import defences as _defences  # noqa: F401  (registers i
 from aisec.report.views import evasion as _evasion  # noqa: F401
 from aisec.report.views import poisoning as _poisoning  # noqa: F401
 from aisec.report.views import privacy as _privacy  # noqa: F401
+from aisec.report.views import prompt as _prompt  # noqa: F401
 from aisec.report.views import supplychain as _supplychain  # noqa: F401
 from aisec.report.views.base import (
     FIGURES,
