@@ -181,22 +181,23 @@ def demo_config_dict(*, quick: bool = False, files_dir: Path | None = None) -> d
     if llm_available():
         # the LLM application: SmolLM2-135M-Instruct as a bank's support bot with a canary
         # secret, a help-centre corpus and tools; replies are journalled beside the store
-        targets.append({"name": "support-bot", "chat": "builtin:support-bot", "max_new_tokens": 32})
+        targets.append({"name": "support-bot", "chat": "builtin:support-bot", "max_new_tokens": 24})
         bot = ["support-bot"]
         optional += [
             {
                 "id": "prompt.leakage",
-                "params": {"defences": ["none", "spotlight"], "utility": False},
+                "params": {"utility": False},
                 "targets": bot,
             },
             {
                 "id": "prompt.indirect-injection",
-                "params": {"defences": ["none", "spotlight"]},
+                # six document templates, undefended and spotlighted, and the benign cost
+                "params": {"defences": ["none", "spotlight"], "limit": 6},
                 "targets": bot,
             },
             {
                 "id": "prompt.injection",
-                "params": {"transforms": ["none", "base64"], "utility": False},
+                "params": {"utility": False},
                 "targets": bot,
             },
             {"id": "prompt.jailbreak", "params": {"utility": False}, "targets": bot},

@@ -109,7 +109,7 @@ def run_assessment(
             f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
         )
 
-    with _progress(console, enabled=progress) as bar, _replies(store, config):
+    with _progress(console, enabled=progress) as bar, _replies(store, config, run_id):
         task = bar.add_task(
             "assessment", total=len(units), completed=len(units) - len(pending), what=""
         )
@@ -171,7 +171,8 @@ def _open_run(
         for info in store.runs():
             if info.config_hash != digest or info.finished is not None:
                 continue
-            if info.units_done == 0 and not store.live_claims(info.run_id):
+            stored = info.units_done > 0 or replies_path(store, info.run_id).is_file()
+            if not stored and not store.live_claims(info.run_id):
                 continue  # a run that stored nothing (a failed start) is not resumed
             changed = _changed_since(info, content, by_name)
             if changed:
@@ -179,7 +180,7 @@ def _open_run(
                     f"{', '.join(changed)} changed since run {info.run_id}; starting a new run."
                 )
                 break
-            return info.run_id, info.units_done > 0
+            return info.run_id, stored
         run_id = new_run_id(config, digest)
         taken = {r.run_id for r in store.runs()}
         base, n = run_id, 1
@@ -235,16 +236,22 @@ def _await_others(
 
 
 @contextmanager
-def _replies(store: ResultStore, config: AssessmentConfig) -> Iterator[None]:
-    """The reply journal of the chat targets' probes, beside the store (so a run resumes
-    mid-unit without asking the model again)."""
+def _replies(store: ResultStore, config: AssessmentConfig, run_id: str) -> Iterator[None]:
+    """The reply journal of this run's chat probes, beside the store: a resumed run continues
+    mid-unit without asking the model again, and a new run never reuses an old run's replies
+    (the model behind an endpoint may have changed)."""
     if not any(tc.chat for tc in config.targets) or str(store.path) == ":memory:":
         yield
         return
     from aisec.attacks.prompt.journal import journal
 
-    with journal(store.path.with_name(store.path.name + ".replies")):
+    with journal(replies_path(store, run_id)):
         yield
+
+
+def replies_path(store: ResultStore, run_id: str) -> Path:
+    """The reply journal of a run's chat probes, beside the store (``STORE.RUN.replies``)."""
+    return store.path.with_name(f"{store.path.name}.{run_id}.replies")
 
 
 def _described(data: Dataset | Splits | None) -> dict[str, Any]:

@@ -128,8 +128,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Probe an LLM application for prompt injection, leakage and jailbreaks; write reports.
 
-        Replies are stored as they complete (``OUT/results.db.replies``), so running the same
-        command again resumes.
+        Replies are stored as they complete (``OUT/results.db.RUN.replies``), so running the
+        same command again after an interruption resumes.
         """
         from aisec.assessment.config import AssessmentConfig
         from aisec.cli.assess import execute

@@ -105,6 +105,11 @@ class PromptProbe(SecurityTest):
             "Secret of the system prompt, for leakage (default: the application's canary).",
         ),
         utility=Param(True, Boolean(), "Measure each defence's cost on benign requests."),
+        batch=Param(
+            16,
+            Interval(int, 1, 1024),
+            "Requests sent together; each batch's replies are stored as it completes.",
+        ),
         transcripts=Param(5, Interval(int, 0, 100), "Successful attacks kept per defence."),
         max_utility_cost=Param(
             0.1,
@@ -156,14 +161,14 @@ class PromptProbe(SecurityTest):
             except MissingExtraError as exc:
                 skipped.append(f"{defence}: {exc}")
                 continue
-            replies = send(defended, [c.request for c in cases], seed)
+            replies = send(defended, [c.request for c in cases], seed, params["batch"])
             filtered = [defence == "filter" and r.text == defended.refusal_text for r in replies]
             cells.extend(
                 _cells(defence, cases, replies, filtered, params["transforms"], errors, seed)
             )
             transcripts.extend(_transcripts(defence, cases, replies, params["transcripts"]))
             if params["utility"]:
-                utility.append(_utility(defence, defended, seed))
+                utility.append(_utility(defence, defended, seed, params["batch"]))
         if not cells:
             return NotApplicable("; ".join(skipped) or "no defence could be measured")
         outcome = PromptOutcome(
@@ -243,8 +248,8 @@ def _transcripts(
     return out
 
 
-def _utility(defence: str, app: LLMApplication, seed: int) -> UtilityRow:
-    replies = send(app, [AppRequest(t.user) for t in BENIGN], seed)
+def _utility(defence: str, app: LLMApplication, seed: int, batch: int) -> UtilityRow:
+    replies = send(app, [AppRequest(t.user) for t in BENIGN], seed, batch)
     correct = refused = 0
     for task, reply in zip(BENIGN, replies, strict=True):
         text = normalise(reply.text)
