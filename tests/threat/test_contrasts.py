@@ -177,3 +177,13 @@ def test_emitted_config_marks_the_placeholder_and_says_what_it_left_out(tmp_path
     config = yaml.safe_load(out.read_text())
     assert all(t.get("stand_in") for t in config["targets"])
     assert "left out supplychain.scan" in res.stderr and "stand-in" in res.stderr
+
+
+def test_the_built_in_bot_stands_in_only_for_systems_of_another_modality() -> None:
+    from aisec.threat.evidence import stand_in_targets
+
+    bot = [{"name": "bot", "chat": "builtin:support-bot"}]
+    assert "bot" in stand_in_targets(load_profile("builtin:demo"), bot)
+    assert stand_in_targets(load_profile("builtin:llm-agent"), bot) == {}
+    endpoint = [{"name": "api", "chat": "openai:http://127.0.0.1:8000/v1#m"}]
+    assert stand_in_targets(load_profile("builtin:demo"), endpoint) == {}

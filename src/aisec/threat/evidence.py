@@ -44,8 +44,15 @@ def stand_in_targets(profile: SystemProfile, targets: Iterable[Any]) -> dict[str
         name = str(_field(t, "name"))
         flag = _field(t, "stand_in")
         builtin = _field(t, "builtin")
+        chat = str(_field(t, "chat") or "")
         if flag is True:
             out[name] = f"{name} is marked `stand_in: true`: replace it with the system's model"
+        elif flag is None and chat.startswith("builtin:"):
+            if profile.modality != "text":
+                out[name] = (
+                    f"{name} is a built-in text (LLM) application standing in for a "
+                    f"{profile.modality} system; set `stand_in: false` only if it is equivalent"
+                )
         elif flag is None and builtin:
             modality = _builtin_modality(str(builtin))
             if modality != profile.modality:
