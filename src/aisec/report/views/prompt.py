@@ -34,25 +34,16 @@ class PromptView(OutcomeView):
     )
 
     def headline(self, result: Result) -> dict[str, Any]:
-        """Corrected success of the application as deployed, its interval and the counts."""
+        """Corrected success of the application as deployed, its interval and its detector."""
         o = _outcome(result)
         lead = o.overall(o.defences[0])
-        out: dict[str, Any] = {
+        return {
             "n": lead.sent,
             "attack_success_rate": lead.corrected,
             "success_low": lead.low,
             "success_high": lead.high,
-            "observed_success": lead.observed,
-            "scored": lead.scored,
-            "errored": lead.errored,
-            "blocked": lead.blocked,
-            "empty": lead.empty,
             "detector": o.detector,
         }
-        if o.best:
-            out["best_defence"] = o.best
-            out["best_success_rate"] = o.overall(o.best).corrected
-        return out
 
     def summary(self, result: Result) -> SummaryCells:
         """Only the attack success applies (there is no accuracy)."""
@@ -60,12 +51,25 @@ class PromptView(OutcomeView):
         return SummaryCells(None, None, o.overall(o.defences[0]).corrected)
 
     def evidence(self, result: Result) -> dict[str, Any]:
-        """The headline figures."""
-        return self.headline(result)
+        """The headline, the observed rate, the counts of unscored replies, the best defence."""
+        o = _outcome(result)
+        lead = o.overall(o.defences[0])
+        out = {
+            **self.headline(result),
+            "observed_success": lead.observed,
+            "scored": lead.scored,
+            "errored": lead.errored,
+            "blocked": lead.blocked,
+            "empty": lead.empty,
+        }
+        if o.best:
+            out["best_defence"] = o.best
+            out["best_success_rate"] = o.overall(o.best).corrected
+        return out
 
     def cli_json(self, result: Result) -> dict[str, Any]:
         """Headline and the whole outcome."""
-        return {"headline": self.headline(result), "metrics": encode(result.outcome)}
+        return {"headline": self.evidence(result), "metrics": encode(result.outcome)}
 
     def own_figures(self, result: Result, draw: bool) -> list[tuple[str, str | None]]:
         """Corrected success per defence and transform."""

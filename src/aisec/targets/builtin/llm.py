@@ -8,7 +8,9 @@ on disk and never imported (its own module imports a CLI aisec does not need).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -76,15 +78,25 @@ def _verified(folder: Path) -> bool:
         return False
 
 
+def _quiet_transformers() -> None:
+    """No progress bars or warnings from transformers: aisec reports its own progress."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
 def _convert(gguf: Path, folder: Path) -> None:
     import safetensors.torch
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-    )
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    _quiet_transformers()
+    with contextlib.redirect_stderr(io.StringIO()):  # the GGUF reader draws its own tqdm bar
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     tmp = folder.with_name(f"{folder.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -116,6 +128,7 @@ def load_smollm2(
     from aisec.targets.transformers_chat import TransformersChat
 
     folder = cached_model_dir()
+    _quiet_transformers()
     config = AutoConfig.from_pretrained(folder)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     state = load_file(str(folder / "model.safetensors"))
