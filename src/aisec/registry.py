@@ -36,6 +36,7 @@ _OPTIONAL_MODULES = (
     ("aisec.attacks.inference", "torch", "the inference tests need PyTorch", "inference."),
     ("aisec.attacks.extraction", "torch", "the extraction tests need PyTorch", "extraction."),
     ("aisec.defences.dp_evaluation", "torch", "the DP-SGD test needs PyTorch", "defence."),
+    ("aisec.attacks.prompt.suffix", "torch", "the GCG suffix test needs PyTorch", "prompt.gcg"),
     (
         "aisec.defences.evasion_evaluation",
         "torch",

@@ -13,6 +13,9 @@ from aisec.cli.common import EXIT_OK, EXIT_USAGE, user_errors
 from aisec.cli.output import epilog
 
 FAMILIES = ("prompt.injection", "prompt.indirect-injection", "prompt.leakage", "prompt.jailbreak")
+"""The black-box probe families ``aisec probe`` runs by default."""
+OPTIONAL = ("prompt.gcg",)
+"""Families run only when asked for (white-box, slow)."""
 TARGET_HELP = (
     "builtin:support-bot (the built-in LLM application), builtin:smollm2 (the bare model) or "
     "openai:http://HOST:PORT/v1#MODEL (any OpenAI-compatible endpoint)."
@@ -24,9 +27,10 @@ def _families(values: list[str] | None) -> list[str]:
 
     wanted = [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
     wanted = [v if v.startswith("prompt.") else f"prompt.{v}" for v in wanted] or list(FAMILIES)
-    bad = [v for v in wanted if v not in FAMILIES]
+    bad = [v for v in wanted if v not in FAMILIES + OPTIONAL]
     if bad:
-        raise ConfigError([f"unknown probe family {bad[0]!r}; choose from {', '.join(FAMILIES)}"])
+        choices = ", ".join(FAMILIES + OPTIONAL)
+        raise ConfigError([f"unknown probe family {bad[0]!r}; choose from {choices}"])
     return wanted
 
 
@@ -54,7 +58,7 @@ def probe_config(
     return {
         "name": "probe",
         "targets": [entry],
-        "tests": [{"id": f, "params": dict(params)} for f in families],
+        "tests": [{"id": f, "params": dict(params) if f in FAMILIES else {}} for f in families],
     }
 
 
@@ -77,7 +81,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--probes",
             "-p",
-            help="Probe families, comma-separated (default: all four).",
+            help="Probe families, comma-separated: injection, indirect-injection, leakage, "
+            "jailbreak, gcg (default: the first four).",
         ),
         system_prompt: Path | None = typer.Option(
             None,

@@ -114,3 +114,31 @@ class PromptOutcome(Outcome):
     def defences(self) -> tuple[str, ...]:
         """Defences measured, undefended first."""
         return tuple(dict.fromkeys(c.defence for c in self.cells))
+
+
+@dataclass(frozen=True)
+class SuffixOutcome(Outcome):
+    """An adversarial suffix (GCG) searched on a local model for one goal and target answer."""
+
+    kind: ClassVar[str] = "prompt-suffix"
+
+    goal: str
+    """The user's request the suffix is appended to."""
+    target: str
+    """The answer prefix the search drives the model towards (e.g. ``Sure, here is``)."""
+    suffix: str
+    """The best suffix found."""
+    success: bool
+    """The greedy answer to the request plus suffix starts with ``target``."""
+    answer: str
+    """That greedy answer (first tokens)."""
+    initial_loss: float
+    """Cross-entropy of ``target`` with the initial suffix."""
+    final_loss: float
+    """Cross-entropy of ``target`` with the best suffix."""
+    loss_history: tuple[float, ...]
+    """Best loss after each step."""
+    steps: int
+    """Steps run (fewer than the budget when the target was reached)."""
+    forward_passes: int
+    """Candidate sequences evaluated plus one gradient pass per step."""

@@ -64,6 +64,10 @@ class TransformersChat:
         self._counter.count = 0
         self.prompt_tokens = self.completion_tokens = 0
 
+    def add_queries(self, n: int) -> None:
+        """Count ``n`` further queries (white-box attacks count their forward passes)."""
+        self._counter.count += n
+
     def chat(self, messages: Sequence[Message]) -> str:
         """The assistant's answer to one conversation."""
         return self.chat_batch([messages])[0].text

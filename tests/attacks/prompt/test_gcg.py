@@ -74,3 +74,21 @@ def test_bad_inputs_raise_one_line_errors(smollm2) -> None:
     with pytest.raises(DataError) as no_user:
         gcg_suffix(smollm2, [Message("system", "Be brief.")], TARGET, GCGSettings(steps=1))
     assert "user message" in str(no_user.value) and "\n" not in str(no_user.value)
+
+
+def test_registered_test_on_the_support_bot(smollm2) -> None:
+    """``prompt.gcg`` optimises the deployed conversation and reports the losses and finding;
+    an HTTP-like target without gradients is skipped with the reason."""
+    from aisec.registry import get_test
+    from aisec.targets.builtin.support_bot import support_bot
+    from aisec.targets.chat import FunctionChatModel
+    from aisec.targets.views import ChatSpec
+
+    test = get_test("prompt.gcg")(steps=1, candidates=4, topk=8, suffix_tokens=4)
+    result = test.run(support_bot(smollm2), seed=0)
+    o = result.outcome
+    assert o.steps == 1 and o.final_loss <= o.initial_loss and len(o.suffix) > 0
+    assert result.queries == o.forward_passes == 5
+    assert result.findings[0].rule == "PRM-004"
+    skipped = test.run(support_bot(FunctionChatModel(lambda m: "hi", ChatSpec(2048))))
+    assert not skipped.ok and "gradients" in skipped.message

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from aisec.records import Result
 from aisec.records.outcome import encode
-from aisec.records.prompt import PromptOutcome
+from aisec.records.prompt import PromptOutcome, SuffixOutcome
 from aisec.report import plots
 from aisec.report.views.base import OutcomeView, SummaryCells, register_view
 
@@ -84,6 +84,55 @@ class PromptView(OutcomeView):
                 [f"{c.defence} / {c.transform}" for c in cells],
                 [c.corrected for c in cells],
                 ylabel="corrected attack success",
+            )
+            if draw
+            else None
+        )
+        return [(caption, uri)] if uri or not draw else []
+
+
+@register_view
+class SuffixView(OutcomeView):
+    """An adversarial suffix: whether it reached the target, and the loss over the steps."""
+
+    kind = "prompt-suffix"
+    figures: ClassVar[tuple[str, ...]] = ("own",)
+    register_keys: ClassVar[tuple[str, ...]] = ("attack_success_rate", "final_loss")
+
+    def headline(self, result: Result) -> dict[str, Any]:
+        """Success (1 or 0), the loss before and after, the steps."""
+        o = result.outcome
+        assert isinstance(o, SuffixOutcome)
+        return {
+            "attack_success_rate": float(o.success),
+            "initial_loss": o.initial_loss,
+            "final_loss": o.final_loss,
+            "steps": o.steps,
+        }
+
+    def summary(self, result: Result) -> SummaryCells:
+        """Only the success applies."""
+        return SummaryCells(None, None, self.headline(result)["attack_success_rate"])
+
+    def evidence(self, result: Result) -> dict[str, Any]:
+        """The headline figures."""
+        return self.headline(result)
+
+    def cli_json(self, result: Result) -> dict[str, Any]:
+        """Headline and the whole outcome."""
+        return {"headline": self.headline(result), "metrics": encode(result.outcome)}
+
+    def own_figures(self, result: Result, draw: bool) -> list[tuple[str, str | None]]:
+        """The best loss after each step."""
+        o = result.outcome
+        assert isinstance(o, SuffixOutcome)
+        caption = f"GCG: cross-entropy of {o.target!r} over the steps"
+        uri = (
+            plots.lines_plot(
+                list(range(1, len(o.loss_history) + 1)),
+                {"best loss": list(o.loss_history)},
+                xlabel="step",
+                ylabel="loss",
             )
             if draw
             else None
