@@ -251,6 +251,24 @@ def rate(prompts: int, seconds: float) -> float | None:
     return prompts / seconds if seconds > 0 else None
 
 
+def throughput_row(
+    tool: str, prompts: int, requests: int, window: dict[str, Any], seconds: float, **extra: Any
+) -> dict[str, Any]:
+    """One client's throughput: at the server (the probing window) and end to end."""
+    return {
+        "tool": tool,
+        "prompts": prompts,
+        "requests": requests,
+        "probing_seconds": window["seconds"],
+        "prompts_per_s": rate(prompts, window["seconds"]),
+        "end_to_end_seconds": seconds,
+        "end_to_end_prompts_per_s": rate(prompts, seconds),
+        "mean_server_batch": window["mean_batch"],
+        "model_idle_seconds": window["idle_seconds"],
+        **extra,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--prompts", type=int, default=40, help="prompts per probe")
@@ -315,40 +333,29 @@ def main() -> None:
             "window": timed.window(),
         }
 
-    rows = []
-    for run in runs:
-        prompts = len(run["attempts"])
-        rows.append(
-            {
-                "tool": f"garak {run['mode']}",
-                "prompts": prompts,
-                "requests": run["requests"],
-                "probing_seconds": run["window"]["seconds"],
-                "prompts_per_s": rate(prompts, run["window"]["seconds"]),
-                "end_to_end_seconds": run["process_seconds"],
-                "end_to_end_prompts_per_s": rate(prompts, run["process_seconds"]),
-                "mean_server_batch": run["window"]["mean_batch"],
-                "model_idle_seconds": run["window"]["idle_seconds"],
-                "parallel_attempts": run["parallel_attempts"],
-            }
+    rows = [
+        throughput_row(
+            f"garak {run['mode']}",
+            len(run["attempts"]),
+            run["requests"],
+            run["window"],
+            run["process_seconds"],
+            parallel_attempts=run["parallel_attempts"],
         )
-    prompts = len(attempts)
+        for run in runs
+    ]
     rows.append(
-        {
-            "tool": f"aisec chat_batch ({args.concurrency})",
-            "prompts": prompts,
-            "requests": aisec["requests"],
-            "probing_seconds": aisec["window"]["seconds"],
-            "prompts_per_s": rate(prompts, aisec["window"]["seconds"]),
-            "end_to_end_seconds": aisec["client_seconds"],
-            "end_to_end_prompts_per_s": rate(prompts, aisec["client_seconds"]),
-            "mean_server_batch": aisec["window"]["mean_batch"],
-            "model_idle_seconds": aisec["window"]["idle_seconds"],
-            "errored": aisec["errored"],
-        }
+        throughput_row(
+            f"aisec chat_batch ({args.concurrency})",
+            len(attempts),
+            aisec["requests"],
+            aisec["window"],
+            aisec["client_seconds"],
+            errored=aisec["errored"],
+        )
     )
     print(f"\nendpoint {figures['endpoint']}, {figures['model']}, greedy, <=32 new tokens")
-    print(f"probe(s) {', '.join(probes)}, {prompts} prompts\n")
+    print(f"probe(s) {', '.join(probes)}, {len(attempts)} prompts\n")
     header = f"{'tool':<22}{'prompts':>8}{'sent':>6}{'probing s':>11}{'prompts/s':>11}"
     print(header + f"{'end-to-end s':>14}{'e2e p/s':>9}{'batch':>7}{'idle s':>8}")
     for r in rows:

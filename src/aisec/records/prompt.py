@@ -54,6 +54,11 @@ class ProbeCell:
     """95% interval of ``corrected`` (parametric bootstrap)."""
     high: float
 
+    @property
+    def unscored(self) -> int:
+        """Requests that got no scorable reply (errored, blocked or empty)."""
+        return self.errored + self.blocked + self.empty
+
 
 @dataclass(frozen=True)
 class Transcript:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aisec.errors import TargetError
 from aisec.targets.base import Capability, QueryCounter
-from aisec.targets.views import ChatReply, ChatSpec, Message
+from aisec.targets.views import ChatReply, ChatSpec, Message, deployed_conversation
 
 
 @dataclass
@@ -49,11 +49,7 @@ class FunctionChatModel:
 
     def chat(self, messages: Sequence[Message]) -> str:
         """The assistant's answer (one query)."""
-        conversation = list(messages)
-        if not conversation:
-            raise TargetError(f"chat model {self.name!r} got an empty conversation; send a message")
-        if self.chat_spec.system_prompt and conversation[0].role != "system":
-            conversation.insert(0, Message("system", self.chat_spec.system_prompt))
+        conversation = deployed_conversation(self.name, self.chat_spec, messages)
         self._counter.count += 1
         text = self.answer(conversation)
         if not isinstance(text, str):

@@ -4,6 +4,7 @@ file and a folder of documents."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +62,14 @@ def chat_target(
         model = load_smollm2(max_new_tokens=max_new_tokens)
         if ref == "builtin:support-bot":
             app = support_bot(model)
-            if prompt or corpus or canary:
-                app = LLMApplication(
-                    model,
-                    prompt or app.system_prompt,
-                    corpus=corpus or app.corpus,
-                    tools=app.tools,
-                    name=app.name,
-                    canary=canary or (app.canary if not prompt else ""),
-                )
-            app.name = name or app.name
-            return app
+            # a prompt of the user's replaces the bot's, and with it the bot's canary
+            return replace(
+                app,
+                system_prompt=prompt or app.system_prompt,
+                corpus=corpus or app.corpus,
+                canary=canary or ("" if prompt else app.canary),
+                name=name or app.name,
+            )
         base: Any = model
     elif ref.startswith("openai:"):
         from aisec.targets.openai_http import OpenAIChatTarget

@@ -32,7 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aisec.errors import TargetError
 from aisec.targets.base import Capability
-from aisec.targets.views import ChatReply, ChatSpec, Message
+from aisec.targets.views import (
+    ChatReply,
+    ChatSpec,
+    Message,
+    as_user_turn,
+    deployed_conversation,
+)
 
 REF_PREFIX = "openai:"
 """Prefix of an OpenAI-compatible target reference."""
@@ -302,12 +308,7 @@ class OpenAIChatTarget:
 
     def _conversation(self, messages: Sequence[Message]) -> list[Message]:
         """The conversation as sent: non-empty, with the deployment's system prompt first."""
-        conversation = list(messages)
-        if not conversation:
-            raise TargetError(f"chat model {self.name!r} got an empty conversation; send a message")
-        if self.chat_spec.system_prompt and conversation[0].role != "system":
-            conversation.insert(0, Message("system", self.chat_spec.system_prompt))
-        return conversation
+        return deployed_conversation(self.name, self.chat_spec, messages)
 
     def _payload(self, conversation: Sequence[Message], max_tokens: int) -> dict[str, Any]:
         """The request body for one conversation."""
@@ -324,9 +325,9 @@ class OpenAIChatTarget:
 
     def _wire(self, message: Message) -> dict[str, str]:
         """One message as the endpoint receives it."""
-        if message.role == "tool" and not self.tool_role:
-            return {"role": "user", "content": f"[tool output]\n{message.content}"}
-        return {"role": message.role, "content": message.content}
+        if self.tool_role:
+            return {"role": message.role, "content": message.content}
+        return as_user_turn(message)
 
     def _answer(self, conversation: Sequence[Message]) -> ChatReply:
         """One counted query: the reply, whatever became of the request."""

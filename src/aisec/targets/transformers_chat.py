@@ -14,9 +14,14 @@ from typing import Any
 
 import torch
 
-from aisec.errors import TargetError
 from aisec.targets.base import Capability, QueryCounter
-from aisec.targets.views import ChatReply, ChatSpec, Message
+from aisec.targets.views import (
+    ChatReply,
+    ChatSpec,
+    Message,
+    as_user_turn,
+    deployed_conversation,
+)
 
 
 @dataclass
@@ -75,8 +80,8 @@ class TransformersChat:
     def chat_batch(self, conversations: Sequence[Sequence[Message]]) -> list[ChatReply]:
         """Answers in input order, generated ``batch_size`` at a time."""
         rendered = [self.render(c) for c in conversations]
-        lengths = [len(self.tokenizer(r, add_special_tokens=False)["input_ids"]) for r in rendered]
-        order = sorted(range(len(rendered)), key=lambda i: lengths[i])
+        # characters stand in for tokens when grouping similar lengths (no second tokenisation)
+        order = sorted(range(len(rendered)), key=lambda i: len(rendered[i]))
         replies: dict[int, ChatReply] = {}
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
@@ -87,17 +92,8 @@ class TransformersChat:
 
     def render(self, messages: Sequence[Message]) -> str:
         """The prompt text of a conversation (system prompt first, generation prompt last)."""
-        conversation = list(messages)
-        if not conversation:
-            raise TargetError(f"chat model {self.name!r} got an empty conversation; send a message")
-        if self.chat_spec.system_prompt and conversation[0].role != "system":
-            conversation.insert(0, Message("system", self.chat_spec.system_prompt))
-        turns = [
-            {"role": "user", "content": f"[tool output]\n{m.content}"}
-            if m.role == "tool"
-            else {"role": m.role, "content": m.content}
-            for m in conversation
-        ]
+        conversation = deployed_conversation(self.name, self.chat_spec, messages)
+        turns = [as_user_turn(m) for m in conversation]
         text: str = self.tokenizer.apply_chat_template(
             turns, tokenize=False, add_generation_prompt=True
         )

@@ -196,6 +196,25 @@ class ChatModel(Target, Protocol):
         ...
 
 
+def deployed_conversation(name: str, spec: ChatSpec, messages: Sequence[Message]) -> list[Message]:
+    """The conversation a chat deployment answers: non-empty (else a TargetError naming the
+    model), with the deployment's system prompt first unless it opens with one of its own."""
+    conversation = list(messages)
+    if not conversation:
+        raise TargetError(f"chat model {name!r} got an empty conversation; send a message")
+    if spec.system_prompt and conversation[0].role != "system":
+        conversation.insert(0, Message("system", spec.system_prompt))
+    return conversation
+
+
+def as_user_turn(message: Message) -> dict[str, str]:
+    """A message as a chat template or endpoint takes it: a ``tool`` message becomes a user turn
+    prefixed ``[tool output]`` (many templates and servers have no bare tool role)."""
+    if message.role == "tool":
+        return {"role": "user", "content": f"[tool output]\n{message.content}"}
+    return {"role": message.role, "content": message.content}
+
+
 def classifier(target: Target, what: str) -> Classifier:
     """The target as a :class:`Classifier` (it must reveal at least labels)."""
     require(target, [Capability.LABELS], what)
