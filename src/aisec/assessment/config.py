@@ -21,12 +21,70 @@ SEVERITIES = [s.value for s in Severity]
 OUTPUT_MODES = [m.value for m in OutputMode]
 
 
+class UnitResources(StrictModel):
+    """What one unit needs from the machine that runs it (the Ray executor schedules by it)."""
+
+    cpus: float = Field(1.0, gt=0, description="CPU cores (fractions allowed).")
+    gpus: float = Field(0.0, ge=0, description="GPUs (fractions allowed).")
+    memory_gb: float | None = Field(
+        None, gt=0, description="Memory to reserve, in GiB (default: none reserved)."
+    )
+
+
+class ExecutorConfig(StrictModel):
+    """Where the units run: in this process (``local``) or as tasks on a Ray cluster (``ray``).
+
+    Nothing here changes a result, so none of it is part of a run's identity: a run started
+    with one executor resumes with the other.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field(
+        None,
+        description="Ray only: `auto` (the cluster this machine belongs to), `ray://HOST:PORT` "
+        "(Ray Client) or `HOST:PORT`; default: start a local Ray instance.",
+    )
+    max_retries: int = Field(
+        2, ge=0, le=10, description="Ray only: re-runs of a unit whose worker died."
+    )
+    max_in_flight: int | None = Field(
+        None,
+        ge=1,
+        description="Ray only: units handed to the cluster at once (default: twice the units "
+        "its CPUs can run side by side).",
+    )
+    resources: UnitResources = Field(
+        default_factory=UnitResources, description="Ray only: what each unit needs by default."
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        problem = None if v is None else ray_address_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+def ray_address_problem(address: str) -> str | None:
+    """Why ``address`` is not a Ray address (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``)."""
+    if address == "auto":
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if host and port.isdigit() and 0 < int(port) < 65536:
+        return None
+    return f"must be auto, HOST:PORT or ray://HOST:PORT; got {address!r}"
+
+
 class TestConfig(StrictModel):
     """One test to run, with its parameters."""
 
     id: str = Field(description="Registered test id, e.g. evasion.pgd.")
     params: dict[str, Any] = Field(default_factory=dict)
     targets: list[str] | None = Field(None, description="Target names; default: every target.")
+    resources: UnitResources | None = Field(
+        None, description="What each unit of this test needs (default: the executor's)."
+    )
 
 
 class AssessmentConfig(StrictModel):
@@ -41,6 +99,9 @@ class AssessmentConfig(StrictModel):
     fail_on: str = "high"
     sanity_checks: bool = Field(
         True, description="Add gradient-masking sanity checks for evasion tests."
+    )
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig, description="Where the units run (local or Ray)."
     )
 
     @field_validator("seed")
@@ -71,6 +132,14 @@ class AssessmentConfig(StrictModel):
                         f"tests[{i}] ({test.id}) names unknown target {name!r}; known: {', '.join(names)}"
                     )
         return self
+
+
+def run_identity(config: AssessmentConfig) -> dict[str, Any]:
+    """The config as it defines a run's results: without where and how its units run."""
+    data = config.model_dump(mode="json", exclude={"executor"})
+    for test in data["tests"]:
+        test.pop("resources", None)
+    return data
 
 
 def _format_error(exc: ValidationError) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aisec.assessment.config import AssessmentConfig, TargetConfig
+from aisec.assessment.config import AssessmentConfig, TargetConfig, UnitResources, run_identity
 from aisec.errors import AisecError, ConfigError
 from aisec.registry import available_tests, get_test
 
@@ -27,11 +27,13 @@ class Unit:
     seed: int
     automatic: bool = False
     """Added by aisec (e.g. sanity checks) rather than listed in the config."""
+    resources: UnitResources = field(default_factory=UnitResources, hash=False, compare=False)
+    """What the unit needs from the machine that runs it (not part of its key)."""
 
 
 def config_hash(config: AssessmentConfig) -> str:
-    """Stable hash of a validated config."""
-    blob = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    """Stable hash of a validated config's :func:`run_identity`."""
+    blob = json.dumps(run_identity(config), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -89,6 +91,7 @@ def expand(config: AssessmentConfig, content: Mapping[str, str] | None = None) -
                     params,
                     name,
                     config.seed,
+                    resources=test.resources or config.executor.resources,
                 )
             )
     if problems:
@@ -135,6 +138,7 @@ def _sanity_units(
                 u.target,
                 config.seed,
                 automatic=True,
+                resources=config.executor.resources,
             )
         )
     return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -20,20 +19,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aisec import __version__
-from aisec import progress as inner_progress
-from aisec.assessment.config import AssessmentConfig, TargetConfig
+from aisec.assessment.config import AssessmentConfig, TargetConfig, run_identity
 from aisec.assessment.content import (
     ContentDigest,
     digest_chat_target,
     digest_target,
     what_changed,
 )
+from aisec.assessment.executors import Executor, RunWork, make_executor
 from aisec.assessment.plan import Unit, config_hash, expand
 from aisec.assessment.resources import build_data, build_target, build_train_data, unit_data
 from aisec.assessment.store import ResultStore, RunInfo, utc_now
 from aisec.data import Dataset
 from aisec.data.splits import Splits
-from aisec.errors import AisecError, CapabilityError, StoreError
+from aisec.errors import AisecError, StoreError
 from aisec.records import Finding, Result, Severity
 from aisec.registry import get_test
 from aisec.targets.base import Target
@@ -66,6 +65,7 @@ def run_assessment(
     resume: str | None = None,
     console: Console | None = None,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> RunOutcome:
     """Execute (or resume) the assessment and store every result as it completes.
 
@@ -74,8 +74,27 @@ def run_assessment(
     unfinished run starts a new run (and says so) instead of resuming. Two processes on one
     store never compute the same unit: each claims a unit before running it, and a process
     that finds a unit claimed by a live process waits for its result.
+
+    ``executor`` runs the units (default: the one the config's ``executor:`` names); whichever
+    it is, this process alone writes the store, storing each result as it comes back.
     """
     console = console or Console(stderr=True)
+    chosen = executor or make_executor(config.executor)  # a missing extra fails before loading
+    with chosen:
+        chosen.start()
+        return _run(config, store, chosen, resume, console, progress=progress)
+
+
+def _run(
+    config: AssessmentConfig,
+    store: ResultStore,
+    ex: Executor,
+    resume: str | None,
+    console: Console,
+    *,
+    progress: bool,
+) -> RunOutcome:
+    """The body of :func:`run_assessment`, with the executor started."""
     targets: dict[str, Target] = {}
     datasets: dict[str, Dataset | Splits | None] = {}
     content: dict[str, ContentDigest] = {}
@@ -109,35 +128,22 @@ def run_assessment(
             f"Resuming run [bold]{run_id}[/]: {len(done)} of {len(units)} units already stored."
         )
 
-    with _progress(console, enabled=progress) as bar, _replies(store, config, run_id):
-        task = bar.add_task(
-            "assessment", total=len(units), completed=len(units) - len(pending), what=""
-        )
-
-        def compute(unit: Unit) -> None:
-            what = f"{unit.test_id} on {unit.target}"
-            bar.update(task, what=what)
-
-            def inside(text: str) -> None:
-                bar.update(task, what=f"{what} · {text}")
-
-            with inner_progress.listening(inside):
-                result = run_unit(unit, targets[unit.target], datasets[unit.target])
-            store.save_result(run_id, unit.key, unit.position, result)
-            bar.advance(task)
-
-        waiting: list[Unit] = []
+    work = RunWork(config, targets, datasets, content, _journal_path(store, config, run_id))
+    with _progress(console, enabled=progress) as bar, _replies(work.journal):
+        if pending:
+            ex.open(work)
+        events = _Events(bar, len(units), len(units) - len(pending), ex.name)
         computed = 0
-        for unit in pending:  # claimed one at a time, so two processes share the work
-            if store.claim(run_id, unit.key):
-                compute(unit)
-                computed += 1
-            else:
-                waiting.append(unit)
-        for unit in _await_others(store, run_id, waiting, console):
-            compute(unit)
+        waiting: list[Unit] = []
+        for unit, result in ex.map(_claimed(store, run_id, pending, waiting), events):
+            store.save_result(run_id, unit.key, unit.position, result)
+            events.finished(unit, result)
             computed += 1
-        bar.update(task, completed=len(store.done_keys(run_id)))
+        for unit, result in ex.map(_await_others(store, run_id, waiting, console), events):
+            store.save_result(run_id, unit.key, unit.position, result)
+            events.finished(unit, result)
+            computed += 1
+        events.done(len(store.done_keys(run_id)))
     if len(store.done_keys(run_id)) >= len(units):
         store.finish_run(run_id)
     return RunOutcome(run_id, resumed, len(units), computed, len(units) - len(pending))
@@ -187,9 +193,7 @@ def _open_run(
         while run_id in taken:  # two runs of one config within a second
             n += 1
             run_id = f"{base}-{n}"
-        store.create_run(
-            run_id, config.name, digest, config.model_dump(mode="json"), __version__, len(units)
-        )
+        store.create_run(run_id, config.name, digest, run_identity(config), __version__, len(units))
     return run_id, False
 
 
@@ -207,6 +211,18 @@ def _changed_since(
             continue
         changed += what_changed(by_name[name], ContentDigest.from_dict(stored[name]), now)
     return changed
+
+
+def _claimed(
+    store: ResultStore, run_id: str, units: list[Unit], waiting: list[Unit]
+) -> Iterator[Unit]:
+    """The units this process claims, one at a time as the executor asks for them (so two
+    processes on one store share the work); those claimed elsewhere go to ``waiting``."""
+    for unit in units:
+        if store.claim(run_id, unit.key):
+            yield unit
+        else:
+            waiting.append(unit)
 
 
 def _await_others(
@@ -235,17 +251,24 @@ def _await_others(
     return left
 
 
-@contextmanager
-def _replies(store: ResultStore, config: AssessmentConfig, run_id: str) -> Iterator[None]:
+def _journal_path(store: ResultStore, config: AssessmentConfig, run_id: str) -> Path | None:
     """The reply journal of this run's chat probes, beside the store: a resumed run continues
     mid-unit without asking the model again, and a new run never reuses an old run's replies
     (the model behind an endpoint may have changed)."""
     if not any(tc.chat for tc in config.targets) or str(store.path) == ":memory:":
+        return None
+    return replies_path(store, run_id)
+
+
+@contextmanager
+def _replies(path: Path | None) -> Iterator[None]:
+    """Keep the journal at ``path`` active for the units that run in this process."""
+    if path is None:
         yield
         return
     from aisec.attacks.prompt.journal import journal
 
-    with journal(replies_path(store, run_id)):
+    with journal(path):
         yield
 
 
@@ -258,26 +281,6 @@ def _described(data: Dataset | Splits | None) -> dict[str, Any]:
     if data is None:
         return {"name": "the probes' own prompts"}
     return _evaluated(data).describe()
-
-
-def run_unit(unit: Unit, target: Target, data: Dataset | Splits | None) -> Result:
-    """Run one unit; a missing capability is a skipped result, a crash an error result.
-
-    The result and its findings carry the unit's key, so two units of one test on one target
-    keep their own findings.
-    """
-    kw = {"params": unit.params, "seed": unit.seed, "unit": unit.key}
-    try:
-        test = get_test(unit.test_id)(**unit.params)
-        return test.run(target, data, seed=unit.seed).with_unit(unit.key)
-    except CapabilityError as exc:
-        return Result.skipped(unit.test_id, target.name, str(exc), **kw)
-    except AisecError as exc:
-        return Result.error(unit.test_id, target.name, str(exc), **kw)
-    except Exception as exc:  # an unexpected failure of one unit must not abort the run
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        msg = f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
-        return Result.error(unit.test_id, target.name, msg, **kw)
 
 
 def _evaluated(data: Dataset | Splits) -> Dataset:
@@ -326,6 +329,53 @@ def _rederived(result: Result) -> list[Finding]:
 
 def _short(params: dict[str, Any]) -> str:
     return hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:8]
+
+
+class _Events:
+    """The progress bar's view of the units: done of total, and what is running now."""
+
+    def __init__(self, bar: Progress, total: int, done: int, executor: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task("assessment", total=total, completed=done, what="")
+        self._cluster = executor != "local"
+        self._failed = 0
+        self._running = 0
+        self._queued = 0
+
+    def started(self, unit: Unit) -> None:
+        """Show which unit runs (here) or how many (on a cluster)."""
+        if not self._cluster:
+            self._bar.update(self._task, what=f"{unit.test_id} on {unit.target}")
+
+    def note(self, unit: Unit, text: str) -> None:
+        """Progress inside the unit running here."""
+        self._bar.update(self._task, what=f"{unit.test_id} on {unit.target} · {text}")
+
+    def cluster(self, running: int, queued: int) -> None:
+        """Units running on the cluster and waiting for a worker."""
+        self._running, self._queued = running, queued
+        self._show()
+
+    def finished(self, unit: Unit, result: Result) -> None:
+        """One more unit stored."""
+        if result.status.value == "error":
+            self._failed += 1
+        self._bar.advance(self._task)
+        if self._cluster:
+            self._running = max(0, self._running - 1)
+            self._show()
+
+    def done(self, stored: int) -> None:
+        """The final count, units other processes stored included."""
+        self._bar.update(self._task, completed=stored)
+
+    def _show(self) -> None:
+        parts = [f"{self._running} running"]
+        if self._queued:
+            parts.append(f"{self._queued} queued")
+        if self._failed:
+            parts.append(f"{self._failed} failed")
+        self._bar.update(self._task, what=" · ".join(parts))
 
 
 class _progress:

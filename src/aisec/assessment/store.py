@@ -268,7 +268,7 @@ class ResultStore:
         """Commit one unit's result and its findings (durable when this returns)."""
         from aisec import __version__
 
-        blob = _pack_arrays(result.artifacts)
+        js, blob = encode_result(result.with_unit(unit_key))
         with self._tx() as c:
             c.execute(
                 "INSERT OR REPLACE INTO units (run_id, unit_key, position, test_id, target, status,"
@@ -281,7 +281,7 @@ class ResultStore:
                     result.test_id,
                     result.target,
                     result.status.value,
-                    json.dumps(result.with_unit(unit_key).to_dict(), allow_nan=False),
+                    js,
                     blob,
                     utc_now(),
                     __version__,
@@ -297,13 +297,26 @@ class ResultStore:
         out = []
         for key, js, blob in rows:
             try:
-                result = Result.from_dict(json.loads(js), _unpack_arrays(blob))
-                out.append((key, _typed(result).with_unit(key)))
+                out.append((key, decode_result(js, blob).with_unit(key)))
             except (ValueError, KeyError, TypeError) as exc:
                 raise StoreError(
                     f"stored result {key} of run {run_id} is corrupt ({exc}); re-run it"
                 ) from None
         return out
+
+
+def encode_result(result: Result) -> tuple[str, bytes | None]:
+    """A result as the store keeps it: JSON (NaN refused) and its artefacts as ``.npz`` bytes.
+
+    Results computed elsewhere (a Ray worker) travel in this form too, so what the driver stores
+    is exactly what a local run stores.
+    """
+    return json.dumps(result.to_dict(), allow_nan=False), _pack_arrays(result.artifacts)
+
+
+def decode_result(js: str, blob: bytes | None) -> Result:
+    """Inverse of :func:`encode_result`, with the typed outcome its test returns."""
+    return _typed(Result.from_dict(json.loads(js), _unpack_arrays(blob)))
 
 
 def _alive(host: str, pid: int) -> bool:

@@ -63,16 +63,20 @@ def execute(
     progress: bool,
     config: object | None = None,
     formats: Sequence[str] | None = None,
+    executor: str | None = None,
+    address: str | None = None,
 ) -> int:
     """Run (or resume) an assessment, write its reports and print the summary; return exit code.
 
-    ``formats`` are the report formats to write into ``out`` (default: all).
+    ``formats`` are the report formats to write into ``out`` (default: all); ``executor`` and
+    ``address`` override the config's ``executor:`` section.
     """
     from aisec.assessment import ResultStore, load_config, load_report_data, run_assessment
     from aisec.cli.summary import print_summary
     from aisec.records import Severity
 
     cfg = config if config is not None else load_config(config_path)  # type: ignore[arg-type]
+    cfg = with_executor(cfg, executor, address)  # type: ignore[arg-type]
     threshold = Severity.parse(fail_on) if fail_on else None
     with ResultStore(store_path) as store:
         outcome = run_assessment(cfg, store, resume=resume, console=err_console, progress=progress)  # type: ignore[arg-type]
@@ -91,6 +95,46 @@ def execute(
         f"Run id: {outcome.run_id} (re-render with `aisec report {outcome.run_id}{store_arg}`)"
     )
     return verdict_exit(data.failed, data.inconclusive)
+
+
+EXECUTORS = ("local", "ray")
+
+
+def with_executor(config: Any, kind: str | None, address: str | None) -> Any:
+    """``config`` with the executor the command line asks for (``--address`` implies Ray)."""
+    from aisec.errors import ConfigError
+
+    if kind is not None and kind not in EXECUTORS:
+        raise ConfigError([f"--executor must be one of {', '.join(EXECUTORS)}; got {kind!r}"])
+    if address is not None and kind == "local":
+        raise ConfigError(["--address names a Ray cluster: use it with --executor ray"])
+    update: dict[str, Any] = {}
+    if kind is not None:
+        update["kind"] = kind
+    if address is not None:
+        update["kind"] = "ray"
+        update["address"] = address
+    if not update:
+        return config
+    return config.model_copy(update={"executor": config.executor.model_copy(update=update)})
+
+
+def executor_options() -> tuple[Any, Any]:
+    """The ``--executor`` and ``--address`` options."""
+    return (
+        typer.Option(
+            None,
+            "--executor",
+            help="Where units run: local (this process) or ray (Ray tasks; needs "
+            "aisec[ray]) (default: the config's executor.kind, else local).",
+        ),
+        typer.Option(
+            None,
+            "--address",
+            help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: the config's "
+            "executor.address, else a new local Ray instance).",
+        ),
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -124,6 +168,8 @@ def register(app: typer.Typer) -> None:
             True, "--progress/--no-progress", help="Show a progress bar."
         ),
         threads: int | None = threads_option(),
+        executor: str | None = executor_options()[0],
+        address: str | None = executor_options()[1],
     ) -> None:
         """Run the tests of CONFIG, storing each result as it completes, and write reports."""
         require_torch("`aisec assess`")
@@ -137,5 +183,7 @@ def register(app: typer.Typer) -> None:
             fail_on=fail_on,
             progress=progress,
             formats=wanted,
+            executor=executor,
+            address=address,
         )
         raise typer.Exit(code)
