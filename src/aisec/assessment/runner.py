@@ -367,7 +367,8 @@ class _Events:
 
     def done(self, stored: int) -> None:
         """The final count, units other processes stored included."""
-        self._bar.update(self._task, completed=stored)
+        what = f"{self._failed} failed" if self._failed else ""
+        self._bar.update(self._task, completed=stored, what=what)
 
     def _show(self) -> None:
         parts = [f"{self._running} running"]

@@ -144,6 +144,7 @@ def register(app: typer.Typer) -> None:
         "assess",
         epilog=epilog(
             "aisec assess plan.yaml --output reports/ --format html,json --fail-on high",
+            "aisec assess plan.yaml --executor ray --address auto",
             exit_codes=FINDINGS_EXIT,
         ),
     )

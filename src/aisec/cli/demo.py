@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from aisec.cli.assess import report_folder_option, report_formats, report_formats_option
+from aisec.cli.assess import (
+    executor_options,
+    report_folder_option,
+    report_formats,
+    report_formats_option,
+)
 from aisec.cli.common import EXIT_OK, EXIT_USAGE, threads_option, user_errors
 from aisec.cli.output import epilog
 from aisec.extras import require_torch
@@ -20,6 +25,7 @@ def register(app: typer.Typer) -> None:
         "demo",
         epilog=epilog(
             "aisec demo --quick --output demo-report/ --format html",
+            "aisec demo --executor ray",
             exit_codes=f"{EXIT_OK} ok (whatever the findings), {EXIT_USAGE} usage or input error",
         ),
     )
@@ -32,6 +38,8 @@ def register(app: typer.Typer) -> None:
             True, "--progress/--no-progress", help="Show a progress bar."
         ),
         threads: int | None = threads_option(),
+        executor: str | None = executor_options()[0],
+        address: str | None = executor_options()[1],
     ) -> None:
         """Profile → threats → plan → attacks → risk register → reports, on built-in targets."""
         require_torch("`aisec demo`")
@@ -49,5 +57,7 @@ def register(app: typer.Typer) -> None:
             progress=progress,
             config=demo_config(quick=quick, files_dir=out / "model-files"),
             formats=wanted,
+            executor=executor,
+            address=address,
         )
         raise typer.Exit(EXIT_OK)

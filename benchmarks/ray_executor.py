@@ -1,0 +1,139 @@
+"""The Ray executor against the local one on the same machine: wall time and overhead per unit.
+
+(a) A 16-unit assessment (PGD at 16 budgets on ``digits-cnn``; ``--steps`` sets each unit's
+    length) run three ways on one store each: the local executor; Ray with 1 CPU (the same
+    concurrency as the local executor, so the difference is Ray's cost); Ray with 2 CPUs (two
+    units side by side).
+(b) Many small units (``--small`` FGSM units of a few hundred milliseconds, 2 CPUs), where
+    the per-unit cost of the driver (submit, fetch, decode, store) is what bounds the size of
+    cluster one driver can keep busy: a driver that spends ``c`` CPU seconds per unit handles
+    ``1 / c`` units a second, which keeps ``T / c`` workers busy with units of ``T`` seconds.
+
+Overhead per unit is the CPU-slot time not spent inside units: ``(wall x slots - sum of the
+units' own seconds) / units``, where a unit's seconds are timed by the test itself on the worker.
+It includes building each target once per worker and storing every result; Ray's start-up
+(``ray.init``) is printed apart, since a cluster is started once for many runs.
+
+Run (about 10 minutes on 2 cores)::
+
+    .venv/bin/python benchmarks/ray_executor.py --steps 400 --small 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per unit in every mode
+
+
+def config(tests: list[dict[str, Any]], kind: str, limit: int) -> Any:
+    """An assessment of ``tests`` on ``digits-cnn``."""
+    from aisec.assessment import parse_config
+
+    return parse_config(
+        {
+            "name": "ray-bench",
+            "seed": 1,
+            "sanity_checks": False,
+            "executor": {"kind": kind},
+            "targets": [{"name": "cnn", "builtin": "digits-cnn", "limit": limit}],
+            "tests": tests,
+        }
+    )
+
+
+def measure(cfg: Any, slots: int) -> dict[str, float]:
+    """Run ``cfg`` on a fresh store; wall time, units' own time and overhead per unit."""
+    from aisec.assessment import ResultStore, run_assessment
+
+    with tempfile.TemporaryDirectory() as tmp, ResultStore(Path(tmp) / "r.db") as store:
+        t0, c0 = time.perf_counter(), time.process_time()
+        outcome = run_assessment(cfg, store, progress=False)
+        wall, driver = time.perf_counter() - t0, time.process_time() - c0
+        results = [r for _, r in store.results(outcome.run_id)]
+    assert all(r.status.value == "ok" for r in results), [r.message for r in results]
+    inside = sum(r.seconds for r in results)
+    n = len(results)
+    return {
+        "units": n,
+        "wall": wall,
+        "unit_s": inside / n,
+        "overhead_s": (wall * slots - inside) / n,
+        "driver_s": driver / n,
+    }
+
+
+def with_ray(cpus: int, run: Any) -> tuple[float, dict[str, float]]:
+    """``run()`` on a fresh local Ray instance of ``cpus`` CPUs; its start-up time apart."""
+    import ray
+
+    t0 = time.perf_counter()
+    ray.init(num_cpus=cpus, address="local", include_dashboard=False, log_to_driver=False)
+    started = time.perf_counter() - t0
+    try:
+        return started, run()
+    finally:
+        ray.shutdown()
+
+
+def row(label: str, m: dict[str, float], base: float | None = None) -> str:
+    """One line of the table."""
+    share = 100 * m["overhead_s"] / m["unit_s"]
+    ratio = f"{base / m['wall']:6.2f}x" if base else "      -"
+    return (
+        f"{label:<24} {m['units']:>5.0f} {m['wall']:>8.1f} {m['unit_s']:>8.2f} "
+        f"{m['overhead_s']:>10.3f} {share:>8.1f}% {ratio}"
+    )
+
+
+def main() -> None:
+    """Print both tables."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=400, help="PGD steps per unit in (a).")
+    ap.add_argument("--limit", type=int, default=200, help="Points per unit in (a).")
+    ap.add_argument("--small", type=int, default=120, help="Units in (b).")
+    args = ap.parse_args()
+    from aisec.targets import load_builtin_target
+
+    load_builtin_target("digits-cnn")  # trained and cached before anything is timed
+
+    big = [
+        {"id": "evasion.pgd", "params": {"eps": round(0.005 * (i + 1), 3), "steps": args.steps}}
+        for i in range(16)
+    ]
+    header = f"{'executor':<24} {'units':>5} {'wall s':>8} {'unit s':>8} {'overhead s':>10} {'share':>9} {'speed'}"
+    print("(a) 16 units of", args.steps, "PGD steps on", args.limit, "points")
+    print(header)
+    local = measure(config(big, "local", args.limit), 1)
+    print(row("local", local))
+    start1, ray1 = with_ray(1, lambda: measure(config(big, "ray", args.limit), 1))
+    print(row("ray, 1 CPU", ray1, local["wall"]))
+    start2, ray2 = with_ray(2, lambda: measure(config(big, "ray", args.limit), 2))
+    print(row("ray, 2 CPUs", ray2, local["wall"]))
+    print(f"ray.init: {start1:.1f} s (1 CPU), {start2:.1f} s (2 CPUs), not in the wall times")
+
+    small = [
+        {"id": "evasion.fgsm", "params": {"eps": round(0.001 * (i + 1), 4)}}
+        for i in range(args.small)
+    ]
+    print(f"\n(b) {args.small} small units (FGSM on 20 points)")
+    print(header)
+    local_small = measure(config(small, "local", 20), 1)
+    print(row("local", local_small))
+    _, ray_small = with_ray(2, lambda: measure(config(small, "ray", 20), 2))
+    print(row("ray, 2 CPUs", ray_small, local_small["wall"]))
+    driver = ray_small["driver_s"]
+    print(
+        f"driver CPU per unit on Ray: {driver * 1000:.1f} ms (submit, fetch, decode, store), so "
+        f"one driver feeds up to {1 / driver:.0f} units/s: about {10 / driver:.0f} workers "
+        "busy with 10 s units"
+    )
+
+
+if __name__ == "__main__":
+    main()
