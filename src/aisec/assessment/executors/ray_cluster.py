@@ -53,7 +53,7 @@ def _unit_task(task: UnitTask, shipped: dict[str, Any]) -> tuple[str, bytes | No
     """The Ray task: compute one unit; shipped files are fetched only if the worker needs them."""
     import ray
 
-    return run_task(task, lambda sha: ray.get(shipped[sha]))
+    return run_task(task, lambda sha: ray.get(shipped[sha]) if sha in shipped else None)
 
 
 def _probe(address: str) -> None:
@@ -87,6 +87,7 @@ class RayExecutor(Executor):
         self._files: dict[str, tuple[ShippedFile, ...]] = {}
         self._shipped: dict[str, Any] = {}
         self._nodes: list[dict[str, float]] = []
+        self._one_machine = False
         self._remote: Any = None
         self._work: RunWork | None = None
 
@@ -97,13 +98,15 @@ class RayExecutor(Executor):
         ray = self._ray
         if not ray.is_initialized():
             self._connect()
-        self._nodes = [
-            dict(n["Resources"]) for n in ray.nodes() if n.get("Alive", n.get("alive", False))
-        ]
+        alive = [n for n in ray.nodes() if n.get("Alive", n.get("alive", False))]
+        self._nodes = [dict(n["Resources"]) for n in alive]
+        here = ray.util.get_node_ip_address()
+        self._one_machine = all(n.get("NodeManagerAddress") == here for n in alive)
         self._remote = ray.remote(_unit_task)
 
     def open(self, work: RunWork) -> None:
-        """Put every file the targets read into the object store, once per run."""
+        """Put every file the targets read into the object store, once per run (not when the
+        cluster is this machine alone: its workers read the files in place)."""
         ray = self._ray
         self._work = work
         for tc in work.config.targets:
@@ -113,7 +116,7 @@ class RayExecutor(Executor):
                 if sha == "missing":
                     continue
                 files.append(ShippedFile(path, sha))
-                if sha not in self._shipped:
+                if sha not in self._shipped and (self._ship_always or not self._one_machine):
                     self._shipped[sha] = ray.put(Path(path).read_bytes())
             self._files[tc.name] = tuple(files)
 

@@ -85,10 +85,11 @@ def target_files(tc: TargetConfig) -> list[str]:
     return [*dict.fromkeys([*found, *tc.files])]
 
 
-def run_task(task: UnitTask, fetch: Callable[[str], bytes]) -> tuple[str, bytes | None]:
+def run_task(task: UnitTask, fetch: Callable[[str], bytes | None]) -> tuple[str, bytes | None]:
     """Compute one unit on this worker; return its result as the store encodes it.
 
-    ``fetch(sha256)`` returns the bytes of a shipped file. A problem of the worker's set-up (its
+    ``fetch(sha256)`` returns the bytes of a shipped file (``None``: not shipped, because the
+    driver saw a cluster of its own machine only). A problem of the worker's set-up (its
     aisec version, a file it cannot get, a model that differs from the driver's) raises
     :class:`ExecutorError`, which stops the run instead of storing a result that says nothing
     about the model; a problem of the unit itself is an error result, as in a local run.
@@ -144,7 +145,7 @@ def _ensure_test(test_id: str, module: str | None) -> None:
 
 
 def _inputs(
-    task: UnitTask, fetch: Callable[[str], bytes]
+    task: UnitTask, fetch: Callable[[str], bytes | None]
 ) -> tuple[Target, Dataset | Splits | None]:
     """The unit's target and data, built once per worker and target."""
     key = hashlib.sha256(
@@ -181,7 +182,7 @@ def _check_same(tc: TargetConfig, driver: ContentDigest, worker: ContentDigest) 
     if driver.model != worker.model:
         what.append("model")
     if driver.data != worker.data:
-        what.append("data")
+        what.append("data set")
     if not what:
         return
     hint = (
@@ -198,7 +199,7 @@ def _check_same(tc: TargetConfig, driver: ContentDigest, worker: ContentDigest) 
 def _localised(
     tc: TargetConfig,
     files: tuple[ShippedFile, ...],
-    fetch: Callable[[str], bytes],
+    fetch: Callable[[str], bytes | None],
     *,
     always: bool,
 ) -> TargetConfig:
@@ -219,7 +220,7 @@ def _localised(
     return tc.model_copy(update=update)
 
 
-def _materialise(f: ShippedFile, fetch: Callable[[str], bytes]) -> Path:
+def _materialise(f: ShippedFile, fetch: Callable[[str], bytes | None]) -> Path:
     """The shipped copy of ``f`` in the worker's cache, written once and verified."""
     from aisec.targets.builtin.cache import cache_dir
 
@@ -227,6 +228,11 @@ def _materialise(f: ShippedFile, fetch: Callable[[str], bytes]) -> Path:
     if file_digest(dest) == f.sha256:
         return dest
     blob = fetch(f.sha256)
+    if blob is None:
+        raise ExecutorError(
+            f"worker {socket.gethostname()} cannot read {f.path} as the driver does (SHA-256 "
+            f"{f.sha256[:12]}...), and no copy was shipped: give the workers the driver's access"
+        )
     if hashlib.sha256(blob).hexdigest() != f.sha256:
         raise ExecutorError(
             f"the copy of {f.path} that reached worker {socket.gethostname()} is corrupt "
