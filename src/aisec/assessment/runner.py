@@ -133,13 +133,15 @@ def _run(
         if pending:
             ex.open(work)
         events = _Events(bar, len(units), len(units) - len(pending), ex.name)
-        computed = 0
         waiting: list[Unit] = []
-        for unit, result in ex.map(_claimed(store, run_id, pending, waiting), events):
-            store.save_result(run_id, unit.key, unit.position, result)
-            events.finished(unit, result)
-            computed += 1
-        for unit, result in ex.map(_await_others(store, run_id, waiting, console), events):
+
+        def results() -> Iterator[tuple[Unit, Result]]:
+            yield from ex.map(_claimed(store, run_id, pending, waiting), events)
+            # then the units another process had claimed and left undone
+            yield from ex.map(_await_others(store, run_id, waiting, console), events)
+
+        computed = 0
+        for unit, result in results():
             store.save_result(run_id, unit.key, unit.position, result)
             events.finished(unit, result)
             computed += 1

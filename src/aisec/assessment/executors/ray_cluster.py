@@ -49,6 +49,17 @@ def _import_ray() -> Any:
     return ray
 
 
+def _warm_up() -> int:
+    """Import what units need (aisec, its tests, PyTorch) on a worker, while the driver loads
+    its targets; returns the worker's process id."""
+    import os
+
+    from aisec.registry import available_tests
+
+    available_tests()
+    return os.getpid()
+
+
 def _unit_task(task: UnitTask, shipped: dict[str, Any]) -> tuple[str, bytes | None]:
     """The Ray task: compute one unit; shipped files are fetched only if the worker needs them."""
     import ray
@@ -88,13 +99,15 @@ class RayExecutor(Executor):
         self._shipped: dict[str, Any] = {}
         self._nodes: list[dict[str, float]] = []
         self._one_machine = False
+        self._warming: list[Any] = []
         self._remote: Any = None
         self._work: RunWork | None = None
 
     # -- set-up ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Join the cluster (or start a local instance); a process that already runs Ray
-        uses its instance."""
+        """Join the cluster (or start a local instance; a process that already runs Ray uses
+        its instance), and have one worker per CPU slot import aisec while the driver loads
+        its targets."""
         ray = self._ray
         if not ray.is_initialized():
             self._connect()
@@ -103,6 +116,8 @@ class RayExecutor(Executor):
         here = ray.util.get_node_ip_address()
         self._one_machine = all(n.get("NodeManagerAddress") == here for n in alive)
         self._remote = ray.remote(_unit_task)
+        warm = ray.remote(_warm_up).options(num_cpus=self._config.resources.cpus)
+        self._warming = [warm.remote() for _ in range(self._slots(self._config.resources))]
 
     def open(self, work: RunWork) -> None:
         """Put every file the targets read into the object store, once per run (not when the
@@ -249,6 +264,7 @@ class RayExecutor(Executor):
                 ray.cancel(ref, force=True)
         self._in_flight.clear()
         self._shipped.clear()
+        self._warming.clear()
         if self._started_here and ray.is_initialized():
             ray.shutdown()
             self._started_here = False
