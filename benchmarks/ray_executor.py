@@ -10,12 +10,16 @@
     cluster one driver can keep busy: a driver that spends ``c`` CPU seconds per unit handles
     ``1 / c`` units a second, which keeps ``T / c`` workers busy with units of ``T`` seconds.
 
-Overhead per unit is the CPU-slot time not spent inside units: ``(wall x slots - sum of the
-units' own seconds) / units``, where a unit's seconds are timed by the test itself on the worker.
-Both terms come from the same run, so the figure holds however fast the machine is at the time
-(on shared 2-core machines the same unit has taken from 7 to 11 s from one minute to the next,
-so compare the "speed" column with that in mind). Ray's start-up (``ray.init``) is printed
-apart, since a cluster is started once for many runs.
+The slot time lost per unit, ``(wall x slots - sum of the units' own seconds) / units`` (a
+unit's seconds are timed by the test itself, on the worker), is split in two: "tail", slots
+left idle at the end because no unit remained for them (any executor with several slots has
+it; timed from when each result reaches the driver), and "overhead", the rest: what running
+a unit through the executor costs (submitting, starting and feeding workers, building the
+target on each, sending the result back and storing it). All of it comes from the same run,
+so the figures hold however fast the machine is at the time (on a shared 2-core machine the
+same unit took from 7 to 15 s from one minute to the next: read the "speed" column, a ratio
+of wall times taken minutes apart, with that in mind). Ray's start-up (``ray.init``) is
+printed apart, since a cluster is started once for many runs.
 
 Run (about 8 minutes on 2 cores)::
 
@@ -51,22 +55,40 @@ def config(tests: list[dict[str, Any]], kind: str, limit: int) -> Any:
 
 
 def measure(cfg: Any, slots: int) -> dict[str, float]:
-    """Run ``cfg`` on a fresh store; wall time, units' own time and overhead per unit."""
+    """Run ``cfg`` on a fresh store: wall time, the units' own time, and the slot time lost
+    per unit, split into the tail (slots idle because no unit was left for them) and the rest
+    (what running units through the executor costs)."""
     from aisec.assessment import ResultStore, run_assessment
 
-    with tempfile.TemporaryDirectory() as tmp, ResultStore(Path(tmp) / "r.db") as store:
+    class Timed(ResultStore):
+        """The store, noting when each result arrives."""
+
+        def __init__(self, path: Path) -> None:
+            super().__init__(path)
+            self.arrivals: list[float] = []
+
+        def save_result(self, *args: Any, **kw: Any) -> None:
+            super().save_result(*args, **kw)
+            self.arrivals.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory() as tmp, Timed(Path(tmp) / "r.db") as store:
         t0, c0 = time.perf_counter(), time.process_time()
         outcome = run_assessment(cfg, store, progress=False)
         wall, driver = time.perf_counter() - t0, time.process_time() - c0
         results = [r for _, r in store.results(outcome.run_id)]
+        arrivals = store.arrivals
     assert all(r.status.value == "ok" for r in results), [r.message for r in results]
     inside = sum(r.seconds for r in results)
     n = len(results)
+    # Once the last unit is handed out, a slot whose unit completes stays idle to the end.
+    tail = sum(arrivals[-1] - t for t in arrivals[-slots:-1]) if slots > 1 else 0.0
+    lost = wall * slots - inside
     return {
         "units": n,
         "wall": wall,
         "unit_s": inside / n,
-        "overhead_s": (wall * slots - inside) / n,
+        "overhead_s": (lost - tail) / n,
+        "tail_s": tail / n,
         "driver_s": driver / n,
     }
 
@@ -90,7 +112,7 @@ def row(label: str, m: dict[str, float], base: float | None = None) -> str:
     ratio = f"{base / m['wall']:6.2f}x" if base else "      -"
     return (
         f"{label:<26} {m['units']:>5.0f} {m['wall']:>8.1f} {m['unit_s']:>8.2f} "
-        f"{m['overhead_s']:>10.3f} {share:>8.1f}% {ratio}"
+        f"{m['tail_s']:>7.3f} {m['overhead_s']:>10.3f} {share:>8.1f}% {ratio}"
     )
 
 
@@ -109,7 +131,10 @@ def main() -> None:
         {"id": "evasion.pgd", "params": {"eps": round(0.0005 * (i + 1), 4), "steps": args.steps}}
         for i in range(16)
     ]
-    header = f"{'executor':<26} {'units':>5} {'wall s':>8} {'unit s':>8} {'overhead s':>10} {'share':>9} {'speed'}"
+    header = (
+        f"{'executor':<26} {'units':>5} {'wall s':>8} {'unit s':>8} {'tail s':>7} "
+        f"{'overhead s':>10} {'share':>9} speed"
+    )
     print("(a) 16 units of", args.steps, "PGD steps on", args.limit, "points")
     print(header)
     local = measure(config(big, "local", args.limit), 1)
