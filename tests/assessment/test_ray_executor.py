@@ -191,6 +191,19 @@ def test_shipped_files_are_used_where_the_driver_path_is_unreadable(
     assert remote.results[0].outcome.robust_accuracy == local.results[0].outcome.robust_accuracy
 
 
+def test_a_unit_no_node_can_host_stops_the_run_in_one_line(cluster: None, tmp_path: Path) -> None:
+    from aisec.errors import ExecutorError
+
+    cfg = yaml.safe_load(CONFIG)
+    cfg.update(sanity_checks=False, executor={"kind": "ray"})
+    cfg["tests"] = [{"id": "evasion.fgsm", "params": {"eps": 0.05}, "resources": {"gpus": 1}}]
+    with pytest.raises(ExecutorError) as info:
+        _run(cfg, tmp_path / "r.db")
+    assert "evasion.fgsm on cnn asks for 1 CPU, 1 GPU, more than any node" in str(info.value)
+    with ResultStore(tmp_path / "r.db") as store:
+        assert all(run.units_done == 0 for run in store.runs())
+
+
 # A driver killed mid-run: units of about a second each, so several are stored before the kill.
 SLOW = """
 name: ray-resume
