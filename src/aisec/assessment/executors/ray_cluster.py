@@ -153,8 +153,9 @@ class RayExecutor(Executor):
                 ) from None
             first = text.splitlines()[0] if text else type(exc).__name__
             raise ExecutorError(
-                f"cannot join the Ray cluster at {address} ({first}): start it with "
-                "`ray start --head` or check executor.address / --address"
+                f"cannot join the Ray cluster at {address} ({first}): check that it runs "
+                "(`ray status`) and executor.address / --address; a cluster with token "
+                "authentication also needs RAY_AUTH_MODE=token and its token here"
             ) from None
 
     # -- running ---------------------------------------------------------------------------

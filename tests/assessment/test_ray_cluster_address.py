@@ -1,0 +1,94 @@
+"""``--address`` against a real Ray cluster started with ``ray start --head`` on 127.0.0.1:
+joined by GCS address and through Ray Client (``ray://``), with the local executor's results."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if os.environ.get("AISEC_REQUIRE_RAY") != "1":
+    pytest.importorskip("ray", reason="the Ray executor tests need the ray extra")
+
+RAY = str(Path(sys.executable).with_name("ray"))
+CONFIG = """
+name: ray-address
+seed: 2
+sanity_checks: false
+targets:
+  - name: cnn
+    builtin: digits-cnn
+    limit: 60
+tests:
+  - id: evasion.fgsm
+    params: {eps: 0.05}
+  - id: evasion.pgd
+    params: {eps: 0.03, steps: 20}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def head() -> Iterator[tuple[str, dict[str, str]]]:
+    """A one-node cluster; token authentication off (loopback only), as the drivers' env says."""
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    gcs, client = _free_port(), _free_port()
+    subprocess.run(
+        [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
+         "--ray-client-server-port", str(client), "--num-cpus", "2",
+         "--include-dashboard=false", "--disable-usage-stats"],
+        env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    try:
+        yield f"127.0.0.1:{gcs}|ray://127.0.0.1:{client}", env
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=300)
+
+
+def _results(db: Path) -> dict[str, Any]:
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT unit_key, result_json, artifacts FROM units").fetchall()
+    out = {}
+    for key, js, blob in rows:
+        record = json.loads(js)
+        record.pop("seconds")
+        out[key] = (record, blob)
+    return out
+
+
+def _assess(tmp_path: Path, name: str, env: dict[str, str], *args: str) -> Path:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG)
+    db = tmp_path / f"{name}.db"
+    cmd = [sys.executable, "-m", "aisec.cli", "assess", str(cfg), "--store", str(db),
+           "--output", str(tmp_path / name), "--no-progress", *args]  # fmt: skip
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+def test_joining_a_cluster_by_address_gives_the_local_results(
+    head: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    addresses, env = head
+    gcs, client = addresses.split("|")
+    local = _results(_assess(tmp_path, "local", env))
+    assert len(local) == 2
+    assert _results(_assess(tmp_path, "gcs", env, "--address", gcs)) == local
+    assert (
+        _results(_assess(tmp_path, "client", env, "--executor", "ray", "--address", client))
+        == local
+    )
