@@ -125,8 +125,8 @@ def executor_options() -> tuple[Any, Any]:
         typer.Option(
             None,
             "--executor",
-            help="Where units run: local (this process) or ray (Ray tasks; needs "
-            "aisec[ray]) (default: the config's executor.kind, else local).",
+            help="Where units run: local (this process) or ray (Ray tasks; needs the ray "
+            "extra) (default: the config's executor.kind, else local).",
         ),
         typer.Option(
             None,
