@@ -126,6 +126,22 @@ def test_results_and_report_equal_the_local_executors(cluster: None, tmp_path: P
     assert _report(local) == _report(remote)
 
 
+def test_a_run_started_locally_resumes_on_ray(cluster: None, tmp_path: Path) -> None:
+    cfg = yaml.safe_load(CONFIG)
+    cfg.update(sanity_checks=False, targets=cfg["targets"][:1], tests=cfg["tests"][:2])
+    db = tmp_path / "r.db"
+    run_id, _ = _run(cfg, db)
+    whole = _stored(db)
+    with sqlite3.connect(db) as c:  # as if the local run had stopped before its last unit
+        c.execute("UPDATE runs SET finished = NULL")
+        c.execute("DELETE FROM units WHERE position = 1")
+    cfg["executor"] = {"kind": "ray"}
+    with ResultStore(db) as store:
+        again = run_assessment(parse_config(cfg), store, progress=False)
+    assert (again.run_id, again.resumed, again.units_run) == (run_id, True, 1)
+    assert _stored(db) == whole
+
+
 def test_a_unit_whose_worker_dies_is_retried_then_stored(cluster: None, tmp_path: Path) -> None:
     marker = tmp_path / "first-attempt"
     cfg = yaml.safe_load(CONFIG)
