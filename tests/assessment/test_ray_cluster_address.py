@@ -8,20 +8,19 @@ aisec can prevent (docs/scale-out.md says so).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 if os.environ.get("AISEC_REQUIRE_RAY") != "1":
     pytest.importorskip("ray", reason="the Ray executor tests need the ray extra")
+
+from stored_results import stored_without_timings
 
 RAY = str(Path(sys.executable).with_name("ray"))
 CONFIG = """
@@ -62,17 +61,6 @@ def head() -> Iterator[tuple[str, dict[str, str]]]:
         subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=300)
 
 
-def _results(db: Path) -> dict[str, Any]:
-    with sqlite3.connect(db) as c:
-        rows = c.execute("SELECT unit_key, result_json, artifacts FROM units").fetchall()
-    out = {}
-    for key, js, blob in rows:
-        record = json.loads(js)
-        record.pop("seconds")
-        out[key] = (record, blob)
-    return out
-
-
 def _assess(tmp_path: Path, name: str, env: dict[str, str], *args: str) -> Path:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(CONFIG)
@@ -84,11 +72,11 @@ def _assess(tmp_path: Path, name: str, env: dict[str, str], *args: str) -> Path:
     return db
 
 
-def test_joining_a_cluster_by_address_gives_the_local_results(
+def test_joining_a_cluster_by_address_gives_the_localstored_without_timings(
     head: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
     address, env = head
-    local = _results(_assess(tmp_path, "local", env))
+    local = stored_without_timings(_assess(tmp_path, "local", env))
     assert len(local) == 2
     joined = _assess(tmp_path, "joined", env, "--executor", "ray", "--address", address)
-    assert _results(joined) == local
+    assert stored_without_timings(joined) == local

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 if os.environ.get("AISEC_REQUIRE_RAY") != "1":
     pytest.importorskip("ray", reason="the Ray executor tests need the ray extra")
 import ray  # noqa: E402
+from stored_results import stored_without_timings as _stored  # noqa: E402
 
 # Two targets, four families' worth of units: gradient attacks, a score-based membership test
 # with its reference-model sweep, a supply-chain scan of a listed file, and the automatic
@@ -79,18 +80,6 @@ def _run(cfg: dict[str, Any], db: Path, executor: Any = None) -> tuple[str, Any]
     with ResultStore(db) as store:
         outcome = run_assessment(parse_config(cfg), store, progress=False, executor=executor)
         return outcome.run_id, load_report_data(store, outcome.run_id)
-
-
-def _stored(db: Path) -> dict[str, dict[str, Any]]:
-    """Each stored unit's result without its timing."""
-    with sqlite3.connect(db) as c:
-        rows = c.execute("SELECT unit_key, result_json, artifacts FROM units").fetchall()
-    out = {}
-    for key, js, blob in rows:
-        record = json.loads(js)
-        record.pop("seconds")
-        out[key] = {"result": record, "artifacts": blob}
-    return out
 
 
 def _report(data: Any) -> dict[str, Any]:

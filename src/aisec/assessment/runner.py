@@ -10,7 +10,6 @@ import hashlib
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -129,7 +128,9 @@ def _run(
         )
 
     work = RunWork(config, targets, datasets, content, _journal_path(store, config, run_id))
-    with _progress(console, enabled=progress) as bar, _replies(work.journal):
+    from aisec.attacks.prompt.journal import journal_at
+
+    with _progress(console, enabled=progress) as bar, journal_at(work.journal):
         if pending:
             ex.open(work)
         events = _Events(bar, len(units), len(units) - len(pending), ex.name)
@@ -260,18 +261,6 @@ def _journal_path(store: ResultStore, config: AssessmentConfig, run_id: str) -> 
     if not any(tc.chat for tc in config.targets) or str(store.path) == ":memory:":
         return None
     return replies_path(store, run_id)
-
-
-@contextmanager
-def _replies(path: Path | None) -> Iterator[None]:
-    """Keep the journal at ``path`` active for the units that run in this process."""
-    if path is None:
-        yield
-        return
-    from aisec.attacks.prompt.journal import journal
-
-    with journal(path):
-        yield
 
 
 def replies_path(store: ResultStore, run_id: str) -> Path:

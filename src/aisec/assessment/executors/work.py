@@ -19,8 +19,7 @@ import os
 import shutil
 import socket
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +103,10 @@ def run_task(task: UnitTask, fetch: Callable[[str], bytes | None]) -> tuple[str,
         )
     _ensure_test(unit.test_id, task.test_module)
     target, data = _inputs(task, fetch)
-    with _journal(task.journal):
+    from aisec.attacks.prompt.journal import journal_at
+
+    seen = task.journal if task.journal and Path(task.journal).parent.is_dir() else None
+    with journal_at(seen):  # the run's journal, where this worker sees the store's folder
         result = run_unit(unit, target, data)
     return encode_result(result.with_unit(unit.key))
 
@@ -258,15 +260,3 @@ def _docs_folder(docs: str, files: tuple[ShippedFile, ...], moved: Mapping[str, 
     for f in inside:
         shutil.copyfile(moved.get(f.path, f.path), folder / Path(f.path).name)
     return folder
-
-
-@contextmanager
-def _journal(path: str | None) -> Iterator[None]:
-    if path is None or not Path(path).parent.is_dir():
-        with nullcontext():
-            yield
-        return
-    from aisec.attacks.prompt.journal import journal
-
-    with journal(path):
-        yield

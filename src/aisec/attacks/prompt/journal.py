@@ -80,6 +80,16 @@ def journal(path: str | Path) -> Iterator[ReplyJournal]:
         j.close()
 
 
+@contextmanager
+def journal_at(path: str | Path | None) -> Iterator[ReplyJournal | None]:
+    """:func:`journal` at ``path``; nothing is journalled when ``path`` is ``None``."""
+    if path is None:
+        yield None
+        return
+    with journal(path) as j:
+        yield j
+
+
 def active_journal() -> ReplyJournal | None:
     """The journal of the enclosing :func:`journal` block, if any."""
     return _ACTIVE.get()
